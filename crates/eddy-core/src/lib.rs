@@ -1,0 +1,58 @@
+//! The seams between eddy's layers.
+//!
+//! eddy is built as a stack of small crates: a reactor (I/O readiness), a timer
+//! layer, an executor, sync primitives, structured concurrency and a blocking
+//! pool. None of them imports a sibling. They meet through the few traits in
+//! this crate, and the facade crate `eddy` wires concrete implementations
+//! together:
+//!
+//! * [`Park`] / [`Unpark`]: what an executor does when it has no work. The
+//!   reactor is the innermost `Park`; the timer driver is a `Park` that wraps
+//!   another `Park`. An executor's tests use a fake `Park`.
+//! * [`Clock`]: where time comes from. Real runs read a monotonic clock; tests
+//!   read a manual clock that only moves when told to.
+//! * [`Spawn`]: how a higher layer (a task group, the blocking pool) starts a
+//!   task without knowing which executor runs it.
+//!
+//! It also holds the vocabulary every layer shares: [`TaskId`], [`TaskMeta`],
+//! [`JoinError`] and [`Panic`].
+//!
+//! This crate contains no runtime code and no `unsafe`.
+//!
+//! # Example: a fake `Park` for tests
+//!
+//! ```
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use eddy_core::{Park, Unpark};
+//!
+//! /// Counts how often the executor went idle and never blocks.
+//! struct CountingPark(Arc<AtomicUsize>);
+//!
+//! impl Park for CountingPark {
+//!     fn park(&mut self, _timeout: Option<Duration>) -> std::io::Result<()> {
+//!         self.0.fetch_add(1, Ordering::Relaxed);
+//!         Ok(())
+//!     }
+//!     fn unparker(&self) -> Arc<dyn Unpark> {
+//!         Arc::new(|| {})
+//!     }
+//! }
+//!
+//! let parks = Arc::new(AtomicUsize::new(0));
+//! let mut park = CountingPark(parks.clone());
+//! park.park(None).unwrap();
+//! assert_eq!(parks.load(Ordering::Relaxed), 1);
+//! ```
+#![forbid(unsafe_code)]
+
+mod clock;
+mod park;
+mod spawn;
+mod task;
+
+pub use clock::Clock;
+pub use park::{Park, Unpark};
+pub use spawn::{BoxFuture, DynTask, Spawn, SpawnError, TaskControl};
+pub use task::{JoinError, Panic, TaskId, TaskMeta};
