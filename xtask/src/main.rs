@@ -1,2 +1,145 @@
-//! placeholder
-fn main() {}
+//! Project automation for eddy, run as `cargo xtask <command>`.
+//!
+//! * `cargo xtask ci`: everything CI checks, in order, stopping at the first
+//!   failure: the layer dependency graph, formatting, clippy with warnings
+//!   denied, the whole test suite (doc tests included), and the docs with
+//!   warnings denied.
+//! * `cargo xtask deps`: only the dependency-graph check.
+//!
+//! Plain Rust, no shell scripts: the only script in the repository is
+//! `.ci/run`, which installs what a fresh machine lacks and calls
+//! `cargo xtask ci`.
+
+use std::collections::BTreeMap;
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// Which eddy crates each workspace crate may depend on (normal and build
+/// dependencies). Layer crates meet only through `eddy-core`; the facade wires
+/// them together. Keep in sync with docs/ARCHITECTURE.md.
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("eddy-core", &[]),
+    ("eddy-reactor", &["eddy-core"]),
+    ("eddy-timer", &["eddy-core"]),
+    ("eddy-executor", &["eddy-core"]),
+    ("eddy-sync", &["eddy-core"]),
+    ("eddy-blocking", &["eddy-core"]),
+    // Structured concurrency needs timer futures for its timeouts.
+    ("eddy-scope", &["eddy-core", "eddy-timer"]),
+    ("eddy", &["*"]),
+    ("eddy-tests", &["*"]),
+    ("eddy-bench", &["*"]),
+    ("xtask", &[]),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("deps") => check_deps(),
+        _ => {
+            eprintln!("usage: cargo xtask <ci|deps>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn ci() -> Result<(), String> {
+    // Time is not read through a Clock here: xtask is a build tool, not runtime code.
+    #[allow(clippy::disallowed_methods)]
+    let start = Instant::now();
+    step("dependency graph", check_deps)?;
+    run("format", &["fmt", "--all", "--", "--check"], &[])?;
+    run(
+        "clippy",
+        &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
+        &[],
+    )?;
+    run("tests", &["test", "--workspace", "--locked"], &[])?;
+    run(
+        "docs",
+        &["doc", "--workspace", "--no-deps", "--locked"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    println!("xtask ci: all steps passed in {:.0?}", start.elapsed());
+    Ok(())
+}
+
+fn step(name: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    println!("==> {name}");
+    f().map_err(|e| format!("step '{name}' failed: {e}"))
+}
+
+fn run(name: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
+    step(name, || {
+        let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        println!("    $ cargo {}", args.join(" "));
+        let status = Command::new(cargo)
+            .args(args)
+            .envs(envs.iter().copied())
+            .current_dir(root())
+            .status()
+            .map_err(|e| format!("could not run cargo: {e}"))?;
+        if status.success() { Ok(()) } else { Err(format!("cargo exited with {status}")) }
+    })
+}
+
+/// Fails if a workspace crate depends on an eddy crate the layer rules forbid,
+/// or if a crate is missing from the rules (new crates must be placed in the
+/// graph on purpose).
+fn check_deps() -> Result<(), String> {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
+    let rules: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let mut problems = Vec::new();
+    let packages = meta["packages"].as_array().ok_or("cargo metadata: no packages")?;
+    for pkg in packages {
+        let name = pkg["name"].as_str().unwrap_or_default();
+        let Some(allowed) = rules.get(name) else {
+            problems.push(format!(
+                "crate `{name}` is not in xtask's layer rules: add it to ALLOWED and to docs/ARCHITECTURE.md"
+            ));
+            continue;
+        };
+        for dep in pkg["dependencies"].as_array().into_iter().flatten() {
+            let dep_name = dep["name"].as_str().unwrap_or_default();
+            let kind = dep["kind"].as_str();
+            // Dev-dependencies may reach further (tests may run a layer on the
+            // real runtime); they do not shape the library graph.
+            if kind == Some("dev") || !(dep_name == "eddy" || dep_name.starts_with("eddy-")) {
+                continue;
+            }
+            if !(allowed.contains(&"*") || allowed.contains(&dep_name)) {
+                problems.push(format!("forbidden edge: {name} -> {dep_name}"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        println!("    layer graph ok ({} crates)", packages.len());
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
