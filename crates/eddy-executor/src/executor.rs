@@ -588,7 +588,36 @@ impl WorkerCtx {
     }
 }
 
+/// `true` on a thread that is running an executor: a worker thread, or a
+/// thread inside `block_on`. Blocking on a future there would stall the
+/// executor, so `block_on` refuses.
+///
+/// ```
+/// assert!(!eddy_executor::is_inside_runtime());
+/// let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+/// assert!(ex.block_on(async { eddy_executor::is_inside_runtime() }));
+/// ```
+pub fn is_inside_runtime() -> bool {
+    RUNNING.try_with(Cell::get).unwrap_or(false)
+}
+
+struct RunningGuard(bool);
+
+impl RunningGuard {
+    fn enter() -> RunningGuard {
+        RunningGuard(RUNNING.with(|r| r.replace(true)))
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        let prev = self.0;
+        let _ = RUNNING.try_with(|r| r.set(prev));
+    }
+}
+
 thread_local! {
+    static RUNNING: Cell<bool> = const { Cell::new(false) };
     static WORKER: RefCell<Option<Rc<WorkerCtx>>> = const { RefCell::new(None) };
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
@@ -643,6 +672,7 @@ fn worker_main(shared: Arc<Shared>, index: usize) {
         lifo: Cell::new(None),
     });
     let _guard = WorkerGuard::enter(ctx.clone());
+    let _running = RunningGuard::enter();
     let mut tick: u32 = 0;
     let mut lifo_polls: u32 = 0;
     let mut searching = false;
@@ -956,7 +986,7 @@ impl Executor {
     /// outer executor. This mirrors asyncio's "cannot be called from a running
     /// event loop". A panic in `fut` itself propagates to the caller.
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        if Handle::try_current().is_some() {
+        if is_inside_runtime() {
             panic!(
                 "cannot block on a future from inside a running eddy runtime: \
                  use `.await` or `spawn` instead"
@@ -969,7 +999,8 @@ impl Executor {
     }
 
     fn block_on_multi<F: Future>(&self, fut: F) -> F::Output {
-        let _enter = HandleGuard::enter(self.handle());
+        let _enter = EnterGuard::enter(self.handle());
+        let _running = RunningGuard::enter();
         let waker = Arc::new(MainWaker {
             woken: AtomicBool::new(true),
             unpark: MainUnpark::Thread(thread::current()),
@@ -997,6 +1028,7 @@ impl Executor {
             lifo: Cell::new(None),
         });
         let _guard = WorkerGuard::enter(ctx.clone());
+        let _running = RunningGuard::enter();
         let waker = Arc::new(MainWaker {
             woken: AtomicBool::new(true),
             unpark: MainUnpark::Driver(shared.driver_unpark.clone()),
@@ -1082,16 +1114,24 @@ impl fmt::Debug for Executor {
     }
 }
 
-/// Sets the current handle on a non-worker thread; restores on drop.
-struct HandleGuard(Option<Handle>);
+/// Makes an executor current on a thread it does not run (see
+/// [`Handle::enter`]); restores the previous one when dropped.
+#[must_use = "the executor is current only while the guard lives"]
+pub struct EnterGuard(Option<Handle>);
 
-impl HandleGuard {
-    fn enter(handle: Handle) -> HandleGuard {
-        HandleGuard(CURRENT.with(|c| c.borrow_mut().replace(handle)))
+impl EnterGuard {
+    fn enter(handle: Handle) -> EnterGuard {
+        EnterGuard(CURRENT.with(|c| c.borrow_mut().replace(handle)))
     }
 }
 
-impl Drop for HandleGuard {
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+impl Drop for EnterGuard {
     fn drop(&mut self) {
         let prev = self.0.take();
         let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
@@ -1216,6 +1256,24 @@ impl Handle {
             return Err(SpawnLocalError::NotOnExecutorThread);
         }
         Ok(self.shared.spawn_local_inner(fut, meta))
+    }
+
+    /// Makes this executor current on this thread (so [`spawn`](crate::spawn)
+    /// works there) until the guard is dropped.
+    ///
+    /// ```
+    /// let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+    /// let h = ex.handle();
+    /// let t = std::thread::spawn(move || {
+    ///     let _g = h.enter();
+    ///     eddy_executor::spawn(async { 4 })
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// assert_eq!(ex.block_on(t).unwrap(), 4);
+    /// ```
+    pub fn enter(&self) -> EnterGuard {
+        EnterGuard::enter(self.clone())
     }
 
     /// A snapshot of this executor's counters.

@@ -65,8 +65,8 @@ mod task;
 mod yield_now;
 
 pub use executor::{
-    Builder, DEFAULT_EVENT_INTERVAL, Executor, ExecutorStats, Flavor, Handle, SpawnLocalError,
-    TaskBuilder, try_spawn_local_with,
+    Builder, DEFAULT_EVENT_INTERVAL, EnterGuard, Executor, ExecutorStats, Flavor, Handle,
+    SpawnLocalError, TaskBuilder, is_inside_runtime, try_spawn_local_with,
 };
 pub use park::ThreadPark;
 pub use task::Task;
