@@ -1,0 +1,358 @@
+use std::cell::RefCell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use eddy_core::{Clock, Unpark};
+
+use crate::TimerError;
+use crate::wheel::{RESOLUTION, Wheel};
+
+/// `wake_target` value meaning "the driver is not blocked": it re-reads the
+/// store before it next blocks, so no insert needs to wake it.
+pub(crate) const NOT_PARKED: u64 = 0;
+
+/// State shared by a timer driver and every handle and timer future on it.
+pub(crate) struct Shared {
+    pub(crate) store: Mutex<Wheel>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Tick 0: the clock's time when the driver was built.
+    pub(crate) base: Instant,
+    /// The tick at which the parked driver will wake anyway; inserts due
+    /// earlier must unpark it. Read and written under `store`'s lock, so a
+    /// plain relaxed atomic is enough (it is atomic only so it can live
+    /// outside the lock's data).
+    pub(crate) wake_target: AtomicU64,
+    pub(crate) unpark: Arc<dyn Unpark>,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Wheel> {
+        // The store's methods do not panic mid-update, so a poisoned lock
+        // (a panic elsewhere while holding it) still guards a consistent store.
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The tick a deadline is filed under: rounded up, so a timer never fires
+    /// before its deadline.
+    pub(crate) fn tick_ceil(&self, deadline: Instant) -> u64 {
+        deadline
+            .checked_duration_since(self.base)
+            .map_or(0, ceil_ticks)
+    }
+
+    /// The last whole tick that has passed at `now`.
+    pub(crate) fn tick_floor(&self, now: Instant) -> u64 {
+        now.checked_duration_since(self.base).map_or(0, floor_ticks)
+    }
+
+    /// The instant a tick starts, `None` if it is not representable.
+    pub(crate) fn instant_of(&self, tick: u64) -> Option<Instant> {
+        self.base.checked_add(Duration::from_millis(tick))
+    }
+
+    /// After inserting or moving a timer to `tick` (under the lock): does the
+    /// parked driver need a wake-up?
+    pub(crate) fn needs_unpark(&self, tick: u64) -> bool {
+        tick < self.wake_target.load(Ordering::Relaxed)
+    }
+}
+
+// The resolution is 1 ms; these avoid u128 division on the insert path.
+const _: () = assert!(RESOLUTION.as_nanos() == 1_000_000);
+
+pub(crate) fn ceil_ticks(d: Duration) -> u64 {
+    let sub = d.subsec_nanos();
+    d.as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(sub / 1_000_000))
+        .saturating_add(u64::from(sub % 1_000_000 != 0))
+}
+
+pub(crate) fn floor_ticks(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(d.subsec_millis()))
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<TimerHandle>> = const { RefCell::new(None) };
+}
+
+/// A handle to a timer driver: creates timers, reads its clock.
+///
+/// Cheap to clone (one `Arc`), `Send + Sync`. Timer futures hold one, so they
+/// keep working when moved between threads; they are fired by whichever thread
+/// runs the [`TimerDriver`](crate::TimerDriver)'s `park`.
+///
+/// The free functions [`sleep`](crate::sleep), [`sleep_until`](crate::sleep_until)
+/// and [`interval`](crate::interval) use the handle made current on this thread
+/// by [`TimerHandle::enter`]; a runtime enters its handle on each of its threads.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use eddy_timer::{ManualClock, TimerDriver, TimerHandle};
+/// # use eddy_core::{Park, Unpark};
+/// # struct NoPark;
+/// # impl Park for NoPark {
+/// #     fn park(&mut self, _: Option<Duration>) -> std::io::Result<()> { Ok(()) }
+/// #     fn unparker(&self) -> Arc<dyn Unpark> { Arc::new(|| {}) }
+/// # }
+///
+/// let clock = ManualClock::new();
+/// let (_driver, handle) = TimerDriver::new(NoPark, Arc::new(clock.clone()));
+/// let _guard = handle.enter();
+/// let current = TimerHandle::current();
+/// assert_eq!(current.now(), clock.now());
+/// ```
+#[derive(Clone)]
+pub struct TimerHandle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl TimerHandle {
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> TimerHandle {
+        TimerHandle { shared }
+    }
+
+    /// The handle entered on this thread.
+    ///
+    /// # Panics
+    ///
+    /// If no handle is entered on this thread, i.e. when called from outside
+    /// an eddy runtime. [`TimerHandle::try_current`] returns an error instead.
+    ///
+    /// ```should_panic
+    /// // Not inside a runtime: panics with a message saying so.
+    /// let _ = eddy_timer::TimerHandle::current();
+    /// ```
+    #[track_caller]
+    pub fn current() -> TimerHandle {
+        match TimerHandle::try_current() {
+            Ok(handle) => handle,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The handle entered on this thread, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`TimerError::NoRuntime`] when called from outside an eddy runtime.
+    ///
+    /// ```
+    /// use eddy_timer::{TimerError, TimerHandle};
+    /// assert_eq!(TimerHandle::try_current().err(), Some(TimerError::NoRuntime));
+    /// ```
+    pub fn try_current() -> Result<TimerHandle, TimerError> {
+        CURRENT
+            .try_with(|c| c.borrow().clone())
+            .ok()
+            .flatten()
+            .ok_or(TimerError::NoRuntime)
+    }
+
+    /// Makes this handle the current one on this thread until the guard drops.
+    ///
+    /// Enters nest: dropping the guard restores whatever was current before.
+    /// Guards must be dropped in reverse order of creation (they are not
+    /// `Send`, so they stay on their thread).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use eddy_core::{Park, Unpark};
+    /// # struct NoPark;
+    /// # impl Park for NoPark {
+    /// #     fn park(&mut self, _: Option<Duration>) -> std::io::Result<()> { Ok(()) }
+    /// #     fn unparker(&self) -> Arc<dyn Unpark> { Arc::new(|| {}) }
+    /// # }
+    /// use eddy_timer::{ManualClock, TimerDriver, TimerHandle};
+    ///
+    /// let (_d, handle) = TimerDriver::new(NoPark, Arc::new(ManualClock::new()));
+    /// {
+    ///     let _guard = handle.enter();
+    ///     assert!(TimerHandle::try_current().is_ok());
+    /// }
+    /// assert!(TimerHandle::try_current().is_err());
+    /// ```
+    pub fn enter(&self) -> EnterGuard {
+        let prev = CURRENT.with(|c| c.borrow_mut().replace(self.clone()));
+        EnterGuard {
+            prev,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The current time on this driver's clock.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use eddy_core::{Park, Unpark};
+    /// # struct NoPark;
+    /// # impl Park for NoPark {
+    /// #     fn park(&mut self, _: Option<Duration>) -> std::io::Result<()> { Ok(()) }
+    /// #     fn unparker(&self) -> Arc<dyn Unpark> { Arc::new(|| {}) }
+    /// # }
+    /// use eddy_timer::{ManualClock, TimerDriver};
+    ///
+    /// let clock = ManualClock::new();
+    /// let (_d, handle) = TimerDriver::new(NoPark, Arc::new(clock.clone()));
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!(handle.now(), clock.now());
+    /// ```
+    pub fn now(&self) -> Instant {
+        self.shared.clock.now()
+    }
+
+    /// The driver's clock.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use eddy_core::{Park, Unpark};
+    /// # struct NoPark;
+    /// # impl Park for NoPark {
+    /// #     fn park(&mut self, _: Option<Duration>) -> std::io::Result<()> { Ok(()) }
+    /// #     fn unparker(&self) -> Arc<dyn Unpark> { Arc::new(|| {}) }
+    /// # }
+    /// use eddy_timer::{SystemClock, TimerDriver};
+    ///
+    /// let (_d, handle) = TimerDriver::new(NoPark, Arc::new(SystemClock));
+    /// let clock = handle.clock();
+    /// assert!(clock.now() >= handle.now() - Duration::from_secs(1));
+    /// ```
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.shared.clock.clone()
+    }
+
+    /// The earliest deadline among registered timers, rounded up to the
+    /// store's 1 ms resolution (so it is the instant the timer actually
+    /// becomes due), or `None` if no timer is registered.
+    ///
+    /// A test runtime on a [`ManualClock`](crate::ManualClock) can jump time
+    /// with `clock.set(handle.next_deadline()?)` when it is idle and then park
+    /// the driver to fire the timer.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use std::future::Future;
+    /// # use std::task::{Context, Waker};
+    /// # use eddy_core::{Park, Unpark};
+    /// # struct NoPark;
+    /// # impl Park for NoPark {
+    /// #     fn park(&mut self, _: Option<Duration>) -> std::io::Result<()> { Ok(()) }
+    /// #     fn unparker(&self) -> Arc<dyn Unpark> { Arc::new(|| {}) }
+    /// # }
+    /// use eddy_timer::{ManualClock, Sleep, TimerDriver};
+    ///
+    /// let clock = ManualClock::new();
+    /// let (_d, handle) = TimerDriver::new(NoPark, Arc::new(clock.clone()));
+    /// assert_eq!(handle.next_deadline(), None);
+    ///
+    /// let mut sleep = Sleep::new_in(&handle, clock.now() + Duration::from_millis(5));
+    /// // Timers register lazily, on their first poll.
+    /// let _ = std::pin::Pin::new(&mut sleep).poll(&mut Context::from_waker(Waker::noop()));
+    /// assert!(handle.next_deadline().unwrap() >= clock.now() + Duration::from_millis(5));
+    /// ```
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let tick = self.shared.lock().next_deadline()?;
+        self.shared.instant_of(tick)
+    }
+
+    /// How many timers are registered (diagnostics).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use eddy_core::{Park, Unpark};
+    /// # struct NoPark;
+    /// # impl Park for NoPark {
+    /// #     fn park(&mut self, _: Option<Duration>) -> std::io::Result<()> { Ok(()) }
+    /// #     fn unparker(&self) -> Arc<dyn Unpark> { Arc::new(|| {}) }
+    /// # }
+    /// use eddy_timer::{ManualClock, TimerDriver};
+    ///
+    /// let (_d, handle) = TimerDriver::new(NoPark, Arc::new(ManualClock::new()));
+    /// assert_eq!(handle.timer_count(), 0);
+    /// ```
+    pub fn timer_count(&self) -> usize {
+        self.shared.lock().len()
+    }
+}
+
+impl fmt::Debug for TimerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerHandle")
+            .field("base", &self.shared.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Restores the previously current timer handle when dropped.
+///
+/// Returned by [`TimerHandle::enter`]. Not `Send`: it must be dropped on the
+/// thread that created it.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use std::time::Duration;
+/// # use eddy_core::{Park, Unpark};
+/// # struct NoPark;
+/// # impl Park for NoPark {
+/// #     fn park(&mut self, _: Option<Duration>) -> std::io::Result<()> { Ok(()) }
+/// #     fn unparker(&self) -> Arc<dyn Unpark> { Arc::new(|| {}) }
+/// # }
+/// use eddy_timer::{ManualClock, TimerDriver, TimerHandle};
+///
+/// let (_d1, outer) = TimerDriver::new(NoPark, Arc::new(ManualClock::new()));
+/// let (_d2, inner) = TimerDriver::new(NoPark, Arc::new(ManualClock::new()));
+/// let _g1 = outer.enter();
+/// {
+///     let _g2 = inner.enter();
+///     assert_eq!(TimerHandle::current().timer_count(), 0);
+/// }
+/// // Back to `outer`.
+/// assert!(TimerHandle::try_current().is_ok());
+/// ```
+#[must_use = "the handle stays current only while the guard is alive"]
+pub struct EnterGuard {
+    prev: Option<TimerHandle>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        // During thread teardown the slot may already be gone; nothing to restore then.
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding() {
+        assert_eq!(ceil_ticks(Duration::ZERO), 0);
+        assert_eq!(ceil_ticks(Duration::from_nanos(1)), 1);
+        assert_eq!(ceil_ticks(Duration::from_millis(7)), 7);
+        assert_eq!(ceil_ticks(Duration::from_micros(7001)), 8);
+        assert_eq!(floor_ticks(Duration::from_micros(7999)), 7);
+        assert_eq!(ceil_ticks(Duration::MAX), u64::MAX);
+    }
+}

@@ -1,0 +1,455 @@
+//! Timer futures and the driver on a manual clock and fake `Park`s.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use eddy_core::{Clock, Park};
+
+use crate::test_util::{CondvarPark, CountingWaker, FakePark, HookPark, LogWaker};
+use crate::{
+    Interval, ManualClock, MissedTickBehavior, Sleep, SystemClock, TimerDriver, TimerError,
+    TimerHandle, interval, sleep, sleep_until,
+};
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn poll<F: Future + Unpin>(f: &mut F, waker: &Waker) -> Poll<F::Output> {
+    Pin::new(f).poll(&mut Context::from_waker(waker))
+}
+
+fn manual() -> (TimerDriver<FakePark>, TimerHandle, ManualClock, FakePark) {
+    let clock = ManualClock::new();
+    let park = FakePark::default();
+    let (driver, handle) = TimerDriver::new_manual(park.clone(), clock.clone());
+    (driver, handle, clock, park)
+}
+
+#[test]
+fn auto_traits_and_size() {
+    fn check<T: Send + Sync + Unpin>() {}
+    check::<Sleep>();
+    check::<Interval>();
+    check::<TimerHandle>();
+    assert!(
+        std::mem::size_of::<Sleep>() <= 40,
+        "Sleep is {} bytes",
+        std::mem::size_of::<Sleep>()
+    );
+}
+
+#[test]
+fn sleeps_fire_in_deadline_order_and_never_early() {
+    let (mut driver, handle, clock, _) = manual();
+    let t0 = clock.now();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    // Sub-millisecond parts exercise rounding up.
+    let deadlines = [ms(30), ms(10), Duration::from_micros(20_500), ms(5), ms(1)];
+    let mut sleeps: Vec<Sleep> = deadlines
+        .iter()
+        .map(|&d| Sleep::new_in(&handle, t0 + d))
+        .collect();
+    for (id, s) in sleeps.iter_mut().enumerate() {
+        assert!(poll(s, &LogWaker::waker(id as u64, &log)).is_pending());
+    }
+    let mut woken_at = Vec::new();
+    for _ in 0..130 {
+        clock.advance(Duration::from_micros(250));
+        driver.park(None).unwrap();
+        for id in std::mem::take(&mut *log.lock().unwrap()) {
+            woken_at.push((id, clock.now() - t0));
+        }
+    }
+    let order: Vec<u64> = woken_at.iter().map(|&(id, _)| id).collect();
+    assert_eq!(order, [4, 3, 1, 2, 0]);
+    for &(id, at) in &woken_at {
+        let deadline = deadlines[id as usize];
+        assert!(
+            at >= deadline,
+            "timer {id} woke at {at:?} before {deadline:?}"
+        );
+        assert!(
+            at < deadline + ms(1) + Duration::from_micros(250),
+            "timer {id} late: {at:?}"
+        );
+        assert!(poll(&mut sleeps[id as usize], Waker::noop()).is_ready());
+    }
+    assert_eq!(handle.timer_count(), 0);
+}
+
+#[test]
+fn registered_sleep_is_pending_until_fired() {
+    let (mut driver, handle, clock, _) = manual();
+    let mut s = Sleep::new_in(&handle, clock.now() + ms(3));
+    assert!(poll(&mut s, Waker::noop()).is_pending());
+    clock.advance(ms(2));
+    driver.park(None).unwrap();
+    assert!(poll(&mut s, Waker::noop()).is_pending());
+    clock.advance(ms(1));
+    driver.park(None).unwrap();
+    assert!(poll(&mut s, Waker::noop()).is_ready());
+    // Ready stays ready.
+    assert!(poll(&mut s, Waker::noop()).is_ready());
+}
+
+#[test]
+fn dropped_sleeps_never_wake() {
+    let (mut driver, handle, clock, _) = manual();
+    let (waker, hits) = CountingWaker::create();
+    let mut s = Sleep::new_in(&handle, clock.now() + ms(5));
+    assert!(poll(&mut s, &waker).is_pending());
+    assert_eq!(handle.timer_count(), 1);
+    drop(s);
+    assert_eq!(handle.timer_count(), 0);
+    clock.advance(ms(10));
+    driver.park(None).unwrap();
+    assert_eq!(hits.get(), 0);
+}
+
+#[test]
+fn repoll_updates_waker_in_place() {
+    let (mut driver, handle, clock, _) = manual();
+    let (a, hits_a) = CountingWaker::create();
+    let (b, hits_b) = CountingWaker::create();
+    let mut s = Sleep::new_in(&handle, clock.now() + ms(5));
+    assert!(poll(&mut s, &a).is_pending());
+    assert!(poll(&mut s, &b).is_pending());
+    assert!(poll(&mut s, &b).is_pending());
+    assert_eq!(handle.timer_count(), 1);
+    clock.advance(ms(5));
+    assert_eq!(driver.fire_expired(), 1);
+    assert_eq!((hits_a.get(), hits_b.get()), (0, 1));
+}
+
+#[test]
+fn reset_moves_deadline_both_ways() {
+    let (mut driver, handle, clock, _) = manual();
+    let t0 = clock.now();
+    let (waker, hits) = CountingWaker::create();
+
+    // Earlier: 50 ms -> 10 ms, fires at 10 not 9, keeps the registered waker.
+    let mut s = Sleep::new_in(&handle, t0 + ms(50));
+    assert!(poll(&mut s, &waker).is_pending());
+    Pin::new(&mut s).reset(t0 + ms(10));
+    assert_eq!(s.deadline(), t0 + ms(10));
+    clock.set(t0 + ms(9));
+    driver.park(None).unwrap();
+    assert_eq!(hits.get(), 0);
+    clock.set(t0 + ms(10));
+    driver.park(None).unwrap();
+    assert_eq!(hits.get(), 1);
+    assert!(poll(&mut s, &waker).is_ready());
+
+    // Later, after completing: pending again until the new deadline.
+    Pin::new(&mut s).reset(t0 + ms(40));
+    assert!(poll(&mut s, &waker).is_pending());
+    Pin::new(&mut s).reset(t0 + ms(60));
+    clock.set(t0 + ms(59));
+    driver.park(None).unwrap();
+    assert!(poll(&mut s, &waker).is_pending());
+    assert_eq!(hits.get(), 1);
+    clock.set(t0 + ms(60));
+    driver.park(None).unwrap();
+    assert_eq!(hits.get(), 2);
+    assert!(poll(&mut s, &waker).is_ready());
+
+    // Into the past while registered: woken at once, ready on the next poll.
+    let mut s = Sleep::new_in(&handle, t0 + ms(100));
+    assert!(poll(&mut s, &waker).is_pending());
+    Pin::new(&mut s).reset(t0);
+    assert_eq!(hits.get(), 3);
+    assert!(poll(&mut s, &waker).is_ready());
+    assert_eq!(handle.timer_count(), 0);
+}
+
+#[test]
+fn zero_and_past_deadlines_are_ready_without_registering() {
+    let (_driver, handle, clock, _) = manual();
+    let _g = handle.enter();
+    clock.advance(ms(100));
+    assert!(poll(&mut sleep(Duration::ZERO), Waker::noop()).is_ready());
+    assert!(poll(&mut sleep_until(clock.now()), Waker::noop()).is_ready());
+    assert!(poll(&mut sleep_until(clock.now() - ms(50)), Waker::noop()).is_ready());
+    let mut s = sleep(ms(1));
+    clock.advance(ms(1));
+    assert!(s.is_elapsed());
+    assert!(poll(&mut s, Waker::noop()).is_ready());
+    assert_eq!(handle.timer_count(), 0);
+    // Huge durations do not overflow.
+    let mut forever = sleep(Duration::MAX);
+    assert!(poll(&mut forever, Waker::noop()).is_pending());
+    assert_eq!(handle.timer_count(), 1);
+}
+
+#[test]
+fn current_handle_nests_and_errors_outside() {
+    assert_eq!(
+        TimerHandle::try_current().err(),
+        Some(TimerError::NoRuntime)
+    );
+    let (_d1, h1, _, _) = manual();
+    let (_d2, h2, c2, _) = manual();
+    c2.advance(ms(7));
+    let g1 = h1.enter();
+    {
+        let _g2 = h2.enter();
+        assert_eq!(TimerHandle::current().now(), c2.now());
+    }
+    assert_eq!(TimerHandle::current().now(), h1.now());
+    drop(g1);
+    assert!(TimerHandle::try_current().is_err());
+    let panic = std::panic::catch_unwind(|| sleep(ms(1))).unwrap_err();
+    let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("inside an eddy runtime"), "{msg}");
+}
+
+fn ticks(i: &mut Interval, t0: Instant) -> Vec<u64> {
+    let mut out = Vec::new();
+    while let Poll::Ready(at) = i.poll_tick(&mut Context::from_waker(Waker::noop())) {
+        out.push((at - t0).as_millis() as u64);
+    }
+    out
+}
+
+#[test]
+fn interval_missed_tick_behaviours() {
+    let expected = [
+        (MissedTickBehavior::Burst, vec![10, 20, 30], vec![40]),
+        (MissedTickBehavior::Delay, vec![10], vec![45]),
+        (MissedTickBehavior::Skip, vec![10], vec![40]),
+    ];
+    for (behavior, after_stall, next) in expected {
+        let (mut driver, handle, clock, _) = manual();
+        let _g = handle.enter();
+        let t0 = clock.now();
+        let mut i = interval(ms(10));
+        i.set_missed_tick_behavior(behavior);
+        assert_eq!(ticks(&mut i, t0), [0], "{behavior:?}");
+        clock.advance(ms(35));
+        driver.park(None).unwrap();
+        assert_eq!(ticks(&mut i, t0), after_stall, "{behavior:?}");
+        let next_at = t0 + ms(next[0]);
+        clock.set(next_at - ms(1));
+        driver.park(None).unwrap();
+        assert!(ticks(&mut i, t0).is_empty(), "{behavior:?}");
+        clock.set(next_at);
+        driver.park(None).unwrap();
+        assert_eq!(ticks(&mut i, t0), next, "{behavior:?}");
+    }
+}
+
+#[test]
+fn interval_stream_reset_and_zero_period() {
+    use futures_lite::StreamExt;
+    let (mut driver, handle, clock, _) = manual();
+    driver.set_auto_advance(true);
+    let _g = handle.enter();
+    let t0 = clock.now();
+    let mut i = crate::interval_at(t0 + ms(5), ms(10));
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        match futures_lite::future::block_on(futures_lite::future::poll_once(i.next())) {
+            Some(Some(at)) => seen.push((at - t0).as_millis()),
+            Some(None) => unreachable!("intervals never end"),
+            None => driver.park(None).unwrap(),
+        }
+    }
+    assert_eq!(seen, [5, 15, 25]);
+    i.reset();
+    assert_eq!(ticks(&mut i, t0), Vec::<u64>::new());
+    driver.park(None).unwrap();
+    assert_eq!(ticks(&mut i, t0), [35]);
+    assert_eq!(
+        Interval::try_new_in(&handle, t0, Duration::ZERO).err(),
+        Some(TimerError::ZeroPeriod)
+    );
+    assert!(std::panic::catch_unwind(|| interval(Duration::ZERO)).is_err());
+}
+
+#[test]
+fn driver_shortens_inner_timeout_to_next_deadline() {
+    let clock = ManualClock::new();
+    let park = FakePark::default();
+    // A manual clock treated as real time: only the arithmetic is checked.
+    let (mut driver, handle) = TimerDriver::new(park.clone(), Arc::new(clock.clone()));
+    let t0 = clock.now();
+    driver.park(None).unwrap();
+    driver.park(Some(ms(70))).unwrap();
+    let mut s = Sleep::new_in(&handle, t0 + ms(30));
+    assert!(poll(&mut s, Waker::noop()).is_pending());
+    driver.park(None).unwrap();
+    driver.park(Some(ms(10))).unwrap();
+    driver.park(Some(ms(100))).unwrap();
+    clock.advance(Duration::from_micros(400));
+    driver.park(None).unwrap();
+    clock.set(t0 + ms(30));
+    driver.park(None).unwrap();
+    assert_eq!(
+        park.timeouts(),
+        [
+            None,
+            Some(ms(70)),
+            Some(ms(30)),
+            Some(ms(10)),
+            Some(ms(30)),
+            Some(Duration::from_micros(29_600)),
+            Some(Duration::ZERO),
+        ]
+    );
+    assert!(poll(&mut s, Waker::noop()).is_ready());
+}
+
+#[test]
+fn manual_driver_never_blocks_on_manual_deadlines() {
+    let (mut driver, handle, clock, park) = manual();
+    let mut s = Sleep::new_in(&handle, clock.now() + ms(30));
+    assert!(poll(&mut s, Waker::noop()).is_pending());
+    driver.park(None).unwrap();
+    driver.park(Some(ms(5))).unwrap();
+    clock.advance(ms(30));
+    driver.park(None).unwrap();
+    assert_eq!(park.timeouts(), [None, Some(ms(5)), Some(Duration::ZERO)]);
+    assert!(poll(&mut s, Waker::noop()).is_ready());
+}
+
+#[test]
+fn test_runtime_can_jump_to_next_deadline() {
+    // Without auto-advance: the runtime asks for the next deadline and sets it.
+    let (mut driver, handle, clock, _) = manual();
+    let t0 = clock.now();
+    let mut a = Sleep::new_in(&handle, t0 + Duration::from_secs(90));
+    let mut b = Sleep::new_in(&handle, t0 + Duration::from_micros(4_200));
+    assert!(poll(&mut a, Waker::noop()).is_pending());
+    assert!(poll(&mut b, Waker::noop()).is_pending());
+    assert_eq!(handle.next_deadline(), Some(t0 + ms(5)));
+    clock.set(handle.next_deadline().unwrap());
+    driver.park(Some(Duration::ZERO)).unwrap();
+    assert!(poll(&mut b, Waker::noop()).is_ready());
+    assert_eq!(handle.next_deadline(), Some(t0 + Duration::from_secs(90)));
+    clock.set(handle.next_deadline().unwrap());
+    driver.park(Some(Duration::ZERO)).unwrap();
+    assert!(poll(&mut a, Waker::noop()).is_ready());
+    assert_eq!(handle.next_deadline(), None);
+}
+
+#[test]
+fn auto_advance_jumps_only_when_idle() {
+    let (mut driver, handle, clock, park) = manual();
+    driver.set_auto_advance(true);
+    let t0 = clock.now();
+    let mut s = Sleep::new_in(&handle, t0 + Duration::from_secs(3600));
+    assert!(poll(&mut s, Waker::noop()).is_pending());
+    // A non-blocking park (executor still busy) must not move time.
+    driver.park(Some(Duration::ZERO)).unwrap();
+    assert_eq!(clock.now(), t0);
+    // A bounded park moves time no further than its timeout.
+    driver.park(Some(Duration::from_secs(60))).unwrap();
+    assert_eq!(clock.now(), t0 + Duration::from_secs(60));
+    assert!(poll(&mut s, Waker::noop()).is_pending());
+    driver.park(None).unwrap();
+    assert_eq!(clock.now(), t0 + Duration::from_secs(3600));
+    assert!(poll(&mut s, Waker::noop()).is_ready());
+    assert!(park.timeouts().iter().all(|t| *t == Some(Duration::ZERO)));
+    // No timers: an idle park is a real park.
+    driver.park(None).unwrap();
+    assert_eq!(park.timeouts().last(), Some(&None));
+}
+
+/// Inserts a sleep from another thread while the driver is parked in `hook`.
+fn insert_while_parked(existing: Duration, new: Duration) -> usize {
+    let clock = ManualClock::new();
+    let unparks = Arc::new(AtomicUsize::new(0));
+    let slot: Arc<Mutex<Option<TimerHandle>>> = Arc::new(Mutex::new(None));
+    let hook_slot = slot.clone();
+    let hook_clock = clock.clone();
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let hook_kept = kept.clone();
+    let hook = Box::new(move |_timeout: Option<Duration>| {
+        let handle = hook_slot.lock().unwrap().clone().unwrap();
+        let at = hook_clock.now() + new;
+        let s = std::thread::spawn(move || {
+            let mut s = Sleep::new_in(&handle, at);
+            assert!(poll(&mut s, Waker::noop()).is_pending());
+            s
+        })
+        .join()
+        .unwrap();
+        // Stays registered for the count check below.
+        hook_kept.lock().unwrap().push(s);
+    });
+    let park = HookPark {
+        hook,
+        unparks: unparks.clone(),
+    };
+    let (mut driver, handle) = TimerDriver::new(park, Arc::new(clock.clone()));
+    *slot.lock().unwrap() = Some(handle.clone());
+    let mut s = Sleep::new_in(&handle, clock.now() + existing);
+    assert!(poll(&mut s, Waker::noop()).is_pending());
+    driver.park(None).unwrap();
+    assert_eq!(handle.timer_count(), 2);
+    assert_eq!(kept.lock().unwrap().len(), 1);
+    unparks.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[test]
+fn cross_thread_insert_unparks_only_when_earlier() {
+    assert_eq!(insert_while_parked(ms(50), ms(10)), 1);
+    assert_eq!(insert_while_parked(ms(50), ms(80)), 0);
+    assert_eq!(insert_while_parked(ms(50), ms(50)), 0);
+}
+
+#[test]
+fn insert_while_not_parked_makes_no_unpark() {
+    let (_driver, handle, clock, park) = manual();
+    for d in [50, 10, 1, 0] {
+        let mut s = Sleep::new_in(&handle, clock.now() + ms(d) + Duration::from_micros(1));
+        assert!(poll(&mut s, Waker::noop()).is_pending());
+    }
+    assert_eq!(park.unparks(), 0);
+}
+
+#[test]
+fn real_clock_smoke() {
+    let (mut driver, handle) = TimerDriver::new(CondvarPark::default(), Arc::new(SystemClock));
+    let _g = handle.enter();
+    let start = SystemClock.now();
+    let (waker, hits) = CountingWaker::create();
+    let mut s = sleep(ms(20));
+    let mut polls = 0;
+    while poll(&mut s, &waker).is_pending() {
+        polls += 1;
+        assert!(polls < 1000, "sleep never completed");
+        driver.park(None).unwrap();
+    }
+    let took = SystemClock.now() - start;
+    assert!(took >= ms(20), "finished early: {took:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(hits.get() >= 1);
+}
+
+#[test]
+fn real_clock_cross_thread_wake() {
+    // A driver parked with no timers is woken by a timer inserted elsewhere.
+    let (mut driver, handle) = TimerDriver::new(CondvarPark::default(), Arc::new(SystemClock));
+    let start = SystemClock.now();
+    let (waker, hits) = CountingWaker::create();
+    let inserter = std::thread::spawn(move || {
+        let mut s = Sleep::new_in(&handle, handle.now() + ms(10));
+        assert!(poll(&mut s, &waker).is_pending());
+        s
+    });
+    let mut turns = 0;
+    while hits.get() == 0 {
+        turns += 1;
+        assert!(turns < 1000);
+        driver.park(Some(Duration::from_secs(5))).unwrap();
+    }
+    let s = inserter.join().unwrap();
+    assert!(s.is_elapsed());
+    assert!(SystemClock.now() - start < Duration::from_secs(5));
+}
