@@ -1,0 +1,100 @@
+//! eddy: an async runtime with everything Python's asyncio gives its users,
+//! and then real parallelism.
+//!
+//! This is the facade crate: it wires eddy's layers into a [`Runtime`] and
+//! re-exports what an application needs. Each layer is its own crate and can
+//! be used alone:
+//!
+//! | crate | job |
+//! |---|---|
+//! | `eddy-core` | the seam traits: `Park`, `Clock`, `Spawn`; task vocabulary |
+//! | `eddy-reactor` | I/O readiness on `polling` (epoll/kqueue), [`Async<T>`] |
+//! | `eddy-timer` | clocks, the timer store, [`sleep`], [`interval`] |
+//! | `eddy-executor` | tasks and run queues, current-thread and multi-threaded |
+//!
+//! # The model, for asyncio users
+//!
+//! * [`run`] is `asyncio.run`: it creates an event loop (a current-thread
+//!   runtime), runs your future to completion, then cancels every task still
+//!   alive and shuts the loop down.
+//! * An `async fn` is a coroutine: calling it builds a future and runs
+//!   nothing. It runs when awaited or spawned (the compiler warns about an
+//!   unused future, which is asyncio's "forgot to await" pitfall caught at
+//!   compile time).
+//! * [`spawn`] is `asyncio.create_task`: it returns a [`Task`] handle you can
+//!   await (getting `Result<T, JoinError>`), [`cancel`](Task::cancel), or drop
+//!   (the task keeps running: there is no "keep a reference" pitfall).
+//! * [`sleep`] is `asyncio.sleep`; [`yield_now`] is `asyncio.sleep(0)`.
+//! * [`Builder::multi_thread`] goes beyond asyncio: the same tasks run in
+//!   parallel on a pool of worker threads.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//!
+//! async fn fetch(url: &str, delay_ms: u64) -> String {
+//!     eddy::sleep(Duration::from_millis(delay_ms)).await;
+//!     format!("Got {url}")
+//! }
+//!
+//! eddy::run(async {
+//!     # #[allow(clippy::disallowed_methods)]
+//!     let start = Instant::now();
+//!     let a = eddy::spawn(fetch("url1", 10));
+//!     let b = eddy::spawn(fetch("url2", 20));
+//!     let results = [a.await.unwrap(), b.await.unwrap()];
+//!     assert_eq!(results, ["Got url1", "Got url2"]);
+//!     // Concurrent: about max(10, 20) ms, not the sum.
+//!     assert!(start.elapsed() >= Duration::from_millis(20));
+//! });
+//! ```
+#![forbid(unsafe_code)]
+
+mod run;
+mod runtime;
+
+pub use run::{RunError, run, try_run};
+pub use runtime::{Builder, EnterGuard, Handle, Runtime};
+
+pub use eddy_core::{JoinError, Panic, TaskId, TaskMeta};
+pub use eddy_executor::{Task, TaskBuilder, YieldNow, spawn, spawn_local, yield_now};
+pub use eddy_reactor::Async;
+pub use eddy_timer::{
+    Interval, MissedTickBehavior, Sleep, interval, interval_at, sleep, sleep_until,
+};
+
+/// Tasks: spawning, handles, cancellation, yielding.
+pub mod task {
+    pub use eddy_core::{JoinError, Panic, TaskId, TaskMeta};
+    pub use eddy_executor::{
+        ExecutorStats, SpawnLocalError, Task, TaskBuilder, YieldNow, spawn, spawn_local,
+        try_spawn_local_with, yield_now,
+    };
+}
+
+/// Time: sleeps, intervals, clocks.
+pub mod time {
+    pub use eddy_timer::*;
+}
+
+/// I/O readiness: the reactor and the [`Async`] adapter.
+pub mod io {
+    pub use eddy_reactor::*;
+}
+
+/// The names most programs need: `use eddy::prelude::*;`.
+///
+/// ```
+/// use eddy::prelude::*;
+///
+/// eddy::run(async {
+///     let t = spawn(async { sleep(Duration::from_millis(1)).await; 1 });
+///     assert_eq!(t.await.unwrap(), 1);
+/// });
+/// ```
+pub mod prelude {
+    pub use crate::{JoinError, Task, interval, sleep, sleep_until, spawn, spawn_local, yield_now};
+    pub use futures_lite::{FutureExt as _, StreamExt as _};
+    pub use std::time::{Duration, Instant};
+}

@@ -1,0 +1,444 @@
+//! The runtime: an executor whose idle park is the timer driver wrapped
+//! around the reactor.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+
+use eddy_core::{Clock, TaskMeta};
+use eddy_executor::{Executor, Flavor};
+use eddy_reactor::{Reactor, ReactorHandle};
+use eddy_timer::{ManualClock, SystemClock, TimerDriver, TimerHandle};
+
+use crate::Task;
+
+/// Configures a [`Runtime`].
+///
+/// # Example
+///
+/// ```
+/// let rt = eddy::Builder::multi_thread().worker_threads(2).thread_name("app").build().unwrap();
+/// let answer = rt.block_on(async { eddy::spawn(async { 40 + 2 }).await.unwrap() });
+/// assert_eq!(answer, 42);
+/// ```
+pub struct Builder {
+    flavor: Flavor,
+    workers: Option<usize>,
+    thread_name: Arc<str>,
+    event_interval: u32,
+    clock: ClockChoice,
+}
+
+#[derive(Clone)]
+enum ClockChoice {
+    System,
+    Custom(Arc<dyn Clock>),
+    Manual {
+        clock: ManualClock,
+        auto_advance: bool,
+    },
+}
+
+impl Builder {
+    /// asyncio's model: one thread runs every task (the thread that calls
+    /// [`Runtime::block_on`]). `!Send` tasks can be spawned with
+    /// [`spawn_local`](crate::spawn_local).
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread().build().unwrap();
+    /// rt.block_on(async { eddy::sleep(std::time::Duration::from_millis(1)).await });
+    /// ```
+    pub fn current_thread() -> Builder {
+        Builder::new(Flavor::CurrentThread)
+    }
+
+    /// A pool of worker threads (one per CPU by default) with work stealing:
+    /// tasks run in parallel.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::multi_thread().build().unwrap();
+    /// assert_eq!(rt.block_on(async { eddy::spawn(async { 1 }).await.unwrap() }), 1);
+    /// ```
+    pub fn multi_thread() -> Builder {
+        Builder::new(Flavor::MultiThread)
+    }
+
+    fn new(flavor: Flavor) -> Builder {
+        Builder {
+            flavor,
+            workers: None,
+            thread_name: Arc::from("eddy-worker"),
+            event_interval: eddy_executor::DEFAULT_EVENT_INTERVAL,
+            clock: ClockChoice::System,
+        }
+    }
+
+    /// Number of worker threads of the multi-threaded flavour (at least 1).
+    ///
+    /// ```
+    /// let rt = eddy::Builder::multi_thread().worker_threads(3).build().unwrap();
+    /// assert_eq!(rt.handle().worker_count(), 3);
+    /// ```
+    pub fn worker_threads(mut self, n: usize) -> Builder {
+        self.workers = Some(n.max(1));
+        self
+    }
+
+    /// Prefix of worker thread names (`{prefix}-{index}`).
+    ///
+    /// ```
+    /// let rt = eddy::Builder::multi_thread().worker_threads(1).thread_name("net").build().unwrap();
+    /// let name = rt.block_on(async {
+    ///     eddy::spawn(async { std::thread::current().name().map(String::from) }).await.unwrap()
+    /// });
+    /// assert_eq!(name.as_deref(), Some("net-0"));
+    /// ```
+    pub fn thread_name(mut self, prefix: impl Into<Arc<str>>) -> Builder {
+        self.thread_name = prefix.into();
+        self
+    }
+
+    /// How many task polls run between two non-blocking checks of I/O and
+    /// timers (default [`eddy_executor::DEFAULT_EVENT_INTERVAL`], 61).
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread().event_interval(31).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn event_interval(mut self, ticks: u32) -> Builder {
+        self.event_interval = ticks.max(1);
+        self
+    }
+
+    /// Reads time from `clock` instead of the system's monotonic clock.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let rt = eddy::Builder::current_thread().clock(Arc::new(eddy::time::SystemClock)).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Builder {
+        self.clock = ClockChoice::Custom(clock);
+        self
+    }
+
+    /// Runs timers on a manual clock that only moves when the test moves it
+    /// (`clock.advance(..)`), or, with `auto_advance`, jumps straight to the
+    /// next timer whenever every task is idle: an hour of sleeps runs in
+    /// milliseconds and timeouts can be tested exactly.
+    ///
+    /// Auto-advance is only meaningful on the current-thread flavour, where
+    /// "the runtime is idle" is well defined; the multi-threaded flavour
+    /// ignores it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let clock = eddy::time::ManualClock::new();
+    /// let rt = eddy::Builder::current_thread().manual_clock(clock.clone(), true).build().unwrap();
+    /// let start = clock.now();
+    /// rt.block_on(async { eddy::sleep(Duration::from_secs(3600)).await });
+    /// assert!(clock.now() - start >= Duration::from_secs(3600));
+    /// ```
+    pub fn manual_clock(mut self, clock: ManualClock, auto_advance: bool) -> Builder {
+        self.clock = ClockChoice::Manual {
+            clock,
+            auto_advance,
+        };
+        self
+    }
+
+    /// Builds the runtime: a reactor, a timer driver around it, and the
+    /// executor (starting its worker threads for the multi-threaded flavour).
+    ///
+    /// # Errors
+    ///
+    /// If the reactor's poller cannot be created (for example when the
+    /// process is out of file descriptors) or a worker thread cannot start.
+    pub fn build(self) -> io::Result<Runtime> {
+        let reactor = Reactor::new()?;
+        let reactor_handle = reactor.handle();
+        let (driver, timer_handle) = match &self.clock {
+            ClockChoice::System => TimerDriver::new(reactor, Arc::new(SystemClock)),
+            ClockChoice::Custom(c) => TimerDriver::new(reactor, c.clone()),
+            ClockChoice::Manual {
+                clock,
+                auto_advance,
+            } => {
+                let (mut d, h) = TimerDriver::new_manual(reactor, clock.clone());
+                d.set_auto_advance(*auto_advance && self.flavor == Flavor::CurrentThread);
+                (d, h)
+            }
+        };
+        let (r, t) = (reactor_handle.clone(), timer_handle.clone());
+        let mut exec = eddy_executor::Builder::new(self.flavor)
+            .thread_name(self.thread_name.clone())
+            .event_interval(self.event_interval)
+            .wrap_thread(move |body| {
+                let _r = r.enter();
+                let _t = t.enter();
+                body()
+            });
+        if let Some(n) = self.workers {
+            exec = exec.worker_threads(n);
+        }
+        let executor = exec.build(driver)?;
+        Ok(Runtime {
+            executor: Some(executor),
+            timer: timer_handle,
+            reactor: reactor_handle,
+        })
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("flavor", &self.flavor)
+            .field("workers", &self.workers)
+            .field("thread_name", &self.thread_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An eddy runtime: event loop (executor), timers and I/O reactor.
+///
+/// Dropping the runtime shuts it down: worker threads stop, every task still
+/// alive is cancelled (its destructors run), and the reactor closes.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = eddy::Builder::current_thread().build().unwrap();
+/// let out = rt.block_on(async {
+///     let t = eddy::spawn(async {
+///         eddy::sleep(Duration::from_millis(5)).await;
+///         "slept"
+///     });
+///     t.await.unwrap()
+/// });
+/// assert_eq!(out, "slept");
+/// ```
+pub struct Runtime {
+    executor: Option<Executor>,
+    timer: TimerHandle,
+    reactor: ReactorHandle,
+}
+
+impl Runtime {
+    fn executor(&self) -> &Executor {
+        // `executor` is `None` only during `Drop`.
+        self.executor.as_ref().expect("runtime used during drop")
+    }
+
+    /// Runs `fut` to completion on the current thread, with the runtime's
+    /// tasks, timers and I/O running meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// When called from inside a running eddy runtime (see [`crate::run`]),
+    /// or if `fut` panics.
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        let _r = self.reactor.enter();
+        let _t = self.timer.enter();
+        self.executor().block_on(fut)
+    }
+
+    /// A handle to spawn onto this runtime and reach its timers from anywhere.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread().build().unwrap();
+    /// let h = rt.handle();
+    /// let t = std::thread::spawn(move || h.spawn(async { 3 })).join().unwrap();
+    /// assert_eq!(rt.block_on(t).unwrap(), 3);
+    /// ```
+    pub fn handle(&self) -> Handle {
+        Handle {
+            executor: self.executor().handle(),
+            timer: self.timer.clone(),
+            reactor: self.reactor.clone(),
+        }
+    }
+
+    /// Spawns a task onto the runtime.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread().build().unwrap();
+    /// let t = rt.spawn(async { 9 });
+    /// assert_eq!(rt.block_on(t).unwrap(), 9);
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(&self, fut: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.executor().handle().spawn_with(TaskMeta::here(), fut)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Cancelled tasks' destructors may touch timers or I/O sources, or
+        // spawn: keep every context entered while the executor drains.
+        let _r = self.reactor.enter();
+        let _t = self.timer.enter();
+        drop(self.executor.take());
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("executor", &self.executor)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A cheap, cloneable, `Send + Sync` reference to a runtime.
+///
+/// # Example
+///
+/// ```
+/// # let rt = eddy::Builder::current_thread().build().unwrap();
+/// rt.block_on(async {
+///     let h = eddy::Handle::current();
+///     assert_eq!(h.spawn(async { 1 }).await.unwrap(), 1);
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    executor: eddy_executor::Handle,
+    timer: TimerHandle,
+    reactor: ReactorHandle,
+}
+
+impl Handle {
+    /// The handle of the runtime running the current thread.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime; see [`Handle::try_current`].
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Some(h) => h,
+            None => panic!(
+                "there is no eddy runtime on this thread: call this from inside \
+                 `eddy::run`, a task, or `Runtime::block_on`"
+            ),
+        }
+    }
+
+    /// The handle of the runtime running the current thread, if any.
+    ///
+    /// ```
+    /// assert!(eddy::Handle::try_current().is_none());
+    /// eddy::run(async { assert!(eddy::Handle::try_current().is_some()) });
+    /// ```
+    pub fn try_current() -> Option<Handle> {
+        Some(Handle {
+            executor: eddy_executor::Handle::try_current()?,
+            timer: TimerHandle::try_current().ok()?,
+            reactor: ReactorHandle::try_current()?,
+        })
+    }
+
+    /// Spawns a task onto the runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, fut: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.executor.spawn_with(TaskMeta::here(), fut)
+    }
+
+    /// Makes this runtime current on this thread until the guard is dropped,
+    /// so that `eddy::spawn`, `eddy::sleep` and `Async::new` work on a thread
+    /// the runtime does not own.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread().build().unwrap();
+    /// let h = rt.handle();
+    /// let task = std::thread::spawn(move || {
+    ///     let _g = h.enter();
+    ///     eddy::spawn(async { 5 })
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// assert_eq!(rt.block_on(task).unwrap(), 5);
+    /// ```
+    pub fn enter(&self) -> EnterGuard {
+        EnterGuard {
+            _reactor: self.reactor.enter(),
+            _timer: self.timer.enter(),
+            _executor: self.executor.enter(),
+        }
+    }
+
+    /// The executor's handle (spawning, statistics).
+    ///
+    /// ```
+    /// # let rt = eddy::Builder::current_thread().build().unwrap();
+    /// assert_eq!(rt.handle().executor().stats().alive, 0);
+    /// ```
+    pub fn executor(&self) -> &eddy_executor::Handle {
+        &self.executor
+    }
+
+    /// The timer handle (clock, pending timers).
+    ///
+    /// ```
+    /// # let rt = eddy::Builder::current_thread().build().unwrap();
+    /// assert_eq!(rt.handle().timer().timer_count(), 0);
+    /// ```
+    pub fn timer(&self) -> &TimerHandle {
+        &self.timer
+    }
+
+    /// The reactor handle (I/O registration).
+    ///
+    /// ```
+    /// # let rt = eddy::Builder::current_thread().build().unwrap();
+    /// assert_eq!(rt.handle().reactor().source_count(), 0);
+    /// ```
+    pub fn reactor(&self) -> &ReactorHandle {
+        &self.reactor
+    }
+
+    /// Number of worker threads (1 for the current-thread flavour).
+    ///
+    /// ```
+    /// # let rt = eddy::Builder::current_thread().build().unwrap();
+    /// assert_eq!(rt.handle().worker_count(), 1);
+    /// ```
+    pub fn worker_count(&self) -> usize {
+        self.executor.worker_count()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("executor", &self.executor)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Returned by [`Handle::enter`]; leaves the runtime's context when dropped.
+#[must_use = "the runtime is current only while the guard lives"]
+pub struct EnterGuard {
+    _reactor: eddy_reactor::EnterGuard,
+    _timer: eddy_timer::EnterGuard,
+    _executor: eddy_executor::EnterGuard,
+}
+
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,367 @@
+//! The runtime through the facade's public API: run/spawn/await, sleeps on the
+//! manual clock, cancellation, panics, nesting, shutdown, multi-threading,
+//! I/O readiness and fairness.
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use eddy::time::ManualClock;
+use eddy::{Builder, JoinError, RunError, Runtime, sleep, spawn, yield_now};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+
+struct DropCounter(Arc<AtomicUsize>);
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A current-thread runtime on a manual clock that jumps to the next timer
+/// whenever every task is idle.
+fn virtual_time() -> (Runtime, ManualClock) {
+    let clock = ManualClock::new();
+    let rt = Builder::current_thread()
+        .manual_clock(clock.clone(), true)
+        .build()
+        .unwrap();
+    (rt, clock)
+}
+
+fn both_flavours() -> [Runtime; 2] {
+    [
+        Builder::current_thread().build().unwrap(),
+        Builder::multi_thread().worker_threads(2).build().unwrap(),
+    ]
+}
+
+#[test]
+fn run_spawn_await() {
+    let out = eddy::run(async {
+        let a = spawn(async { 1 });
+        let b = spawn(async { 2 });
+        a.await.unwrap() + b.await.unwrap()
+    });
+    assert_eq!(out, 3);
+}
+
+#[test]
+fn sleeps_complete_in_deadline_order_and_overlap() {
+    let (rt, clock) = virtual_time();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    let start = clock.now();
+    rt.block_on(async move {
+        let tasks: Vec<_> = [30u64, 10, 20]
+            .into_iter()
+            .map(|ms| {
+                let o = o.clone();
+                spawn(async move {
+                    sleep(Duration::from_millis(ms)).await;
+                    o.lock().unwrap().push(ms);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    assert_eq!(*order.lock().unwrap(), vec![10, 20, 30]);
+    // Concurrent: the whole thing took max(30, 10, 20) of virtual time, not the sum.
+    let took = clock.now() - start;
+    assert!(
+        took >= Duration::from_millis(30) && took < Duration::from_millis(35),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn sequential_sleeps_add_up() {
+    let (rt, clock) = virtual_time();
+    let start = clock.now();
+    rt.block_on(async {
+        for ms in [10u64, 20, 30] {
+            sleep(Duration::from_millis(ms)).await;
+        }
+    });
+    let took = clock.now() - start;
+    assert!(
+        took >= Duration::from_millis(60) && took < Duration::from_millis(65),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn an_hour_of_sleeps_takes_no_real_time() {
+    let (rt, clock) = virtual_time();
+    let start = clock.now();
+    rt.block_on(async {
+        let tasks: Vec<_> = (1..=60u64)
+            .map(|m| spawn(async move { sleep(Duration::from_secs(60 * m)).await }))
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    assert!(clock.now() - start >= Duration::from_secs(3600));
+}
+
+#[test]
+fn cancelling_a_sleeping_task_runs_its_destructor_once() {
+    let (rt, _clock) = virtual_time();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    rt.block_on(async move {
+        let g = DropCounter(d.clone());
+        let task = spawn(async move {
+            let _g = g;
+            sleep(Duration::from_secs(10)).await;
+            "finished"
+        });
+        sleep(Duration::from_secs(1)).await;
+        task.cancel();
+        assert!(matches!(task.await, Err(JoinError::Cancelled)));
+        assert_eq!(d.load(Ordering::SeqCst), 1);
+    });
+    drop(rt);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_panicking_task_does_not_stop_the_runtime() {
+    for rt in both_flavours() {
+        rt.block_on(async {
+            let bad = spawn(async {
+                sleep(Duration::from_millis(1)).await;
+                panic!("Something went wrong")
+            });
+            let good = spawn(async {
+                sleep(Duration::from_millis(2)).await;
+                "ok"
+            });
+            let err = bad.await.unwrap_err();
+            assert_eq!(
+                err.into_panic().unwrap().message(),
+                Some("Something went wrong")
+            );
+            assert_eq!(good.await.unwrap(), "ok");
+        });
+    }
+}
+
+#[test]
+fn run_inside_run_is_rejected_clearly() {
+    let err = eddy::run(async { eddy::try_run(async {}).unwrap_err() });
+    assert!(matches!(err, RunError::NestedRuntime));
+    assert!(
+        err.to_string()
+            .contains("cannot be called from a running event loop")
+    );
+    // The panicking form says the same.
+    let p = std::panic::catch_unwind(|| eddy::run(async { eddy::run(async {}) })).unwrap_err();
+    let msg = p.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        msg.contains("cannot be called from a running event loop"),
+        "{msg}"
+    );
+    // And inside a multi-threaded task.
+    let rt = Builder::multi_thread().worker_threads(2).build().unwrap();
+    let err = rt.block_on(async {
+        spawn(async { eddy::try_run(async {}).is_err() })
+            .await
+            .unwrap()
+    });
+    assert!(err);
+}
+
+#[test]
+fn leftover_tasks_are_cancelled_when_run_returns() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let finished = Arc::new(AtomicBool::new(false));
+    let f = finished.clone();
+    eddy::run(async move {
+        for _ in 0..10 {
+            let g = DropCounter(d.clone());
+            let f = f.clone();
+            spawn(async move {
+                let _g = g;
+                sleep(Duration::from_secs(3600)).await;
+                f.store(true, Ordering::SeqCst);
+            })
+            .detach();
+        }
+        yield_now().await;
+    });
+    assert_eq!(drops.load(Ordering::SeqCst), 10);
+    assert!(!finished.load(Ordering::SeqCst));
+}
+
+#[test]
+fn multi_thread_runs_tasks_on_every_worker() {
+    let rt = Builder::multi_thread().worker_threads(2).build().unwrap();
+    let threads = Arc::new(Mutex::new(HashSet::new()));
+    let t = threads.clone();
+    let n = rt.block_on(async move {
+        let tasks: Vec<_> = (0..400u64)
+            .map(|i| {
+                let t = t.clone();
+                spawn(async move {
+                    // Sleeps and yields force tasks through the driver and the
+                    // queues; the busy part gives the idle worker time to steal.
+                    sleep(Duration::from_millis(1 + i % 3)).await;
+                    let mut x = 0u64;
+                    for j in 0..20_000u64 {
+                        x = std::hint::black_box(x.wrapping_add(j));
+                    }
+                    yield_now().await;
+                    t.lock().unwrap().insert(std::thread::current().id());
+                    x
+                })
+            })
+            .collect();
+        let mut n = 0;
+        for task in tasks {
+            task.await.unwrap();
+            n += 1;
+        }
+        n
+    });
+    assert_eq!(n, 400);
+    assert_eq!(threads.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn io_readiness_wakes_a_task() {
+    for rt in both_flavours() {
+        rt.block_on(async {
+            let (a, mut b) = UnixStream::pair().unwrap();
+            let mut a = eddy::Async::new(a).unwrap();
+            let reader = spawn(async move {
+                let mut buf = [0u8; 5];
+                a.read_exact(&mut buf).await.unwrap();
+                a.write_all(b"pong!").await.unwrap();
+                buf
+            });
+            // Write from a plain thread, while the reader is parked on the reactor.
+            let writer = std::thread::spawn(move || {
+                b.write_all(b"ping!").unwrap();
+                let mut reply = [0u8; 5];
+                b.read_exact(&mut reply).unwrap();
+                reply
+            });
+            assert_eq!(&reader.await.unwrap(), b"ping!");
+            assert_eq!(&writer.join().unwrap(), b"pong!");
+        });
+    }
+}
+
+#[test]
+fn a_blocked_runtime_is_woken_from_another_thread() {
+    for rt in both_flavours() {
+        let handle = rt.handle();
+        let slot: Arc<Mutex<(bool, Option<std::task::Waker>)>> = Arc::default();
+        let s = slot.clone();
+        // A plain thread waits a little (so the runtime is surely blocked in
+        // the reactor with nothing to do), then spawns onto it; that task
+        // wakes the main future. Nothing else could wake the runtime.
+        let spawner = std::thread::spawn(move || {
+            let (_keep, never) = std::sync::mpsc::channel::<()>();
+            let _ = never.recv_timeout(Duration::from_millis(20));
+            handle
+                .spawn(async move {
+                    let mut s = s.lock().unwrap();
+                    s.0 = true;
+                    if let Some(w) = s.1.take() {
+                        w.wake();
+                    }
+                })
+                .detach();
+        });
+        let woken = std::future::poll_fn(move |cx| {
+            let mut s = slot.lock().unwrap();
+            if s.0 {
+                std::task::Poll::Ready(true)
+            } else {
+                s.1 = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        });
+        // A watchdog so that a lost wake-up fails the test instead of hanging it.
+        let out = rt.block_on(futures_lite::future::or(woken, async {
+            sleep(Duration::from_secs(20)).await;
+            false
+        }));
+        spawner.join().unwrap();
+        assert!(
+            out,
+            "the runtime was not woken by a spawn from another thread"
+        );
+    }
+}
+
+#[test]
+fn a_busy_task_does_not_starve_a_timer() {
+    for rt in [
+        Builder::current_thread().build().unwrap(),
+        Builder::multi_thread().worker_threads(1).build().unwrap(),
+    ] {
+        rt.block_on(async {
+            let stop = Arc::new(AtomicBool::new(false));
+            let s = stop.clone();
+            let busy = spawn(async move {
+                let mut spins = 0u64;
+                while !s.load(Ordering::SeqCst) {
+                    yield_now().await;
+                    spins += 1;
+                }
+                spins
+            });
+            let timer = spawn(async {
+                sleep(Duration::from_millis(20)).await;
+            });
+            timer.await.unwrap();
+            stop.store(true, Ordering::SeqCst);
+            assert!(busy.await.unwrap() > 0);
+        });
+    }
+}
+
+#[test]
+fn interval_ticks_on_virtual_time() {
+    let (rt, clock) = virtual_time();
+    let start = clock.now();
+    let ticks = rt.block_on(async {
+        let mut iv = eddy::interval(Duration::from_secs(1));
+        let mut ticks = Vec::new();
+        for _ in 0..4 {
+            ticks.push(iv.tick().await);
+        }
+        ticks
+    });
+    let offsets: Vec<u64> = ticks.iter().map(|t| (*t - start).as_secs()).collect();
+    assert_eq!(offsets, vec![0, 1, 2, 3]);
+}
+
+mod auto_traits {
+    use static_assertions::{assert_impl_all, assert_not_impl_any};
+
+    assert_impl_all!(eddy::Task<u8>: Send, Sync, Unpin);
+    assert_impl_all!(eddy::Handle: Send, Sync, Clone);
+    assert_impl_all!(eddy::Sleep: Send, Sync);
+    assert_impl_all!(eddy::Interval: Send, Sync);
+    assert_impl_all!(eddy::YieldNow: Send, Sync);
+    assert_impl_all!(eddy::JoinError: Send);
+    assert_impl_all!(eddy::Async<std::os::unix::net::UnixStream>: Send, Sync);
+    assert_impl_all!(eddy::time::TimerHandle: Send, Sync);
+    assert_impl_all!(eddy::io::ReactorHandle: Send, Sync);
+    // A runtime owns its current-thread tasks' thread: it must stay put.
+    assert_not_impl_any!(eddy::Runtime: Send, Sync);
+    // Context guards restore a thread-local: they must not move threads.
+    assert_not_impl_any!(eddy::EnterGuard: Send);
+    // A task holding an Rc is not Send, so its handle's output decides.
+    assert_not_impl_any!(eddy::Task<std::rc::Rc<u8>>: Send);
+}
