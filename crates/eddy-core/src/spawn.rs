@@ -22,6 +22,13 @@ pub trait TaskControl: Send + Sync + Unpin + 'static {
     /// suspension point. Cancelling a finished task does nothing.
     fn cancel(&mut self);
 
+    /// Asks the task to finish early without dropping it: the task can see
+    /// the request and run asynchronous cleanup before returning (the
+    /// graceful half of asyncio's cancellation). A task that never looks is
+    /// unaffected; follow up with [`cancel`](TaskControl::cancel) after a
+    /// grace period.
+    fn request_cancel(&mut self);
+
     /// `true` once the task has completed, panicked or been cancelled.
     fn is_finished(&self) -> bool;
 
@@ -60,6 +67,7 @@ impl Future for dyn TaskControl {
 /// impl TaskControl for Done {
 ///     fn id(&self) -> TaskId { self.0 }
 ///     fn cancel(&mut self) {}
+///     fn request_cancel(&mut self) {}
 ///     fn is_finished(&self) -> bool { true }
 ///     fn poll_join(&mut self, _: &mut Context<'_>) -> Poll<Result<(), JoinError>> {
 ///         Poll::Ready(Ok(()))

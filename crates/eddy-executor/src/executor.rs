@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, JoinHandle, Thread};
@@ -19,7 +19,7 @@ use concurrent_queue::ConcurrentQueue;
 use eddy_core::{BoxFuture, DynTask, Park, Spawn, SpawnError, TaskId, TaskMeta, Unpark};
 use slab::Slab;
 
-use crate::task::{Header, Runnable, Task, TaskFuture, run_task};
+use crate::task::{CANCEL, Header, Runnable, Task, TaskFuture, run_task};
 
 /// How many tasks a worker runs between two non-blocking checks of the driver
 /// (I/O and timers) and of the remote queue. tokio uses the same number; it is
@@ -367,7 +367,11 @@ impl Shared {
         let header = Header {
             id,
             meta,
-            cancel: AtomicBool::new(self.closing.load(Ordering::Acquire)),
+            flags: AtomicU8::new(if self.closing.load(Ordering::Acquire) {
+                CANCEL
+            } else {
+                0
+            }),
             key,
             shared: self.clone(),
         };
@@ -500,7 +504,11 @@ impl Shared {
         let header = Header {
             id,
             meta,
-            cancel: AtomicBool::new(self.closing.load(Ordering::Acquire)),
+            flags: AtomicU8::new(if self.closing.load(Ordering::Acquire) {
+                CANCEL
+            } else {
+                0
+            }),
             key,
             shared: self.clone(),
         };

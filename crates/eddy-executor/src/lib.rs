@@ -69,7 +69,7 @@ pub use executor::{
     SpawnLocalError, TaskBuilder, is_inside_runtime, try_spawn_local_with,
 };
 pub use park::ThreadPark;
-pub use task::Task;
+pub use task::{CancelRequested, Task, cancel_requested, current_task_id, is_cancel_requested};
 pub use yield_now::{YieldNow, yield_now};
 
 use std::future::Future;

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 
 use eddy_core::{JoinError, Panic, TaskControl, TaskId, TaskMeta};
@@ -19,8 +19,9 @@ use crate::executor::Shared;
 pub(crate) struct Header {
     pub(crate) id: TaskId,
     pub(crate) meta: TaskMeta,
-    /// Set by [`Task::cancel`]; read by the worker before each run.
-    pub(crate) cancel: AtomicBool,
+    /// [`CANCEL`] and [`CANCEL_REQUESTED`] bits, set by the handle and read by
+    /// the worker before each run.
+    pub(crate) flags: AtomicU8,
     /// This task's slot in the executor's registry of live tasks.
     pub(crate) key: usize,
     pub(crate) shared: Arc<Shared>,
@@ -28,11 +29,25 @@ pub(crate) struct Header {
 
 pub(crate) type Runnable = async_task::Runnable<Header>;
 
+/// Header flag: drop the future instead of polling it.
+pub(crate) const CANCEL: u8 = 1;
+/// Header flag: the task has been asked to finish early (graceful cancel).
+pub(crate) const CANCEL_REQUESTED: u8 = 2;
+
+/// What the worker tells the task it is about to poll, through a thread-local
+/// (the future cannot see its own header).
+#[derive(Clone, Copy)]
+struct RunCtx {
+    task: Option<TaskId>,
+    /// Drop the future instead of polling it.
+    cancel: bool,
+    /// [`Task::request_cancel`] was called.
+    cancel_requested: bool,
+}
+
 thread_local! {
-    /// Set by the worker around `Runnable::run` when the task is to be
-    /// cancelled instead of polled. Passing it through a thread-local keeps the
-    /// flag out of the future (which cannot see its own header).
-    static CANCEL_RUN: Cell<bool> = const { Cell::new(false) };
+    static RUN: Cell<RunCtx> =
+        const { Cell::new(RunCtx { task: None, cancel: false, cancel_requested: false }) };
 }
 
 /// Runs `runnable`: polls it, or drops its future if cancellation was requested
@@ -43,12 +58,106 @@ thread_local! {
 /// `Err(JoinError::Cancelled)` after its future has been dropped, so the
 /// awaiter observes the destructors' effects.
 pub(crate) fn run_task(runnable: Runnable, force_cancel: bool) {
-    if force_cancel || runnable.metadata().cancel.load(Ordering::Relaxed) {
-        CANCEL_RUN.with(|c| c.set(true));
-        runnable.run();
-        CANCEL_RUN.with(|c| c.set(false));
-    } else {
-        runnable.run();
+    let header = runnable.metadata();
+    let flags = header.flags.load(Ordering::Acquire);
+    let ctx = RunCtx {
+        task: Some(header.id),
+        cancel: force_cancel || flags & CANCEL != 0,
+        cancel_requested: flags & CANCEL_REQUESTED != 0,
+    };
+    let prev = RUN.with(|r| r.replace(ctx));
+    runnable.run();
+    RUN.with(|r| r.set(prev));
+}
+
+/// The id of the task being polled on this thread, if any (asyncio's
+/// `current_task()`).
+///
+/// ```
+/// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+/// # ex.block_on(async {
+/// assert_eq!(eddy_executor::current_task_id(), None); // the block_on future is not a task
+/// let t = eddy_executor::spawn(async { eddy_executor::current_task_id() });
+/// let id = t.id();
+/// assert_eq!(t.await.unwrap(), Some(id));
+/// # });
+/// ```
+pub fn current_task_id() -> Option<TaskId> {
+    RUN.try_with(|r| r.get().task).ok().flatten()
+}
+
+/// `true` when the current task has been asked to finish early with
+/// [`Task::request_cancel`]. Outside a task, `false`.
+///
+/// A task that wants asynchronous cleanup checks this (or awaits
+/// [`cancel_requested`]) and returns on its own; a task that never checks
+/// is unaffected until a hard [`Task::cancel`].
+///
+/// ```
+/// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+/// # ex.block_on(async {
+/// let t = eddy_executor::spawn(async {
+///     while !eddy_executor::is_cancel_requested() {
+///         eddy_executor::yield_now().await;
+///     }
+///     "cleaned up"
+/// });
+/// t.request_cancel();
+/// assert_eq!(t.await.unwrap(), "cleaned up");
+/// # });
+/// ```
+pub fn is_cancel_requested() -> bool {
+    RUN.try_with(|r| r.get().cancel_requested).unwrap_or(false)
+}
+
+/// Resolves once the current task has been asked to finish early with
+/// [`Task::request_cancel`]. Never resolves outside a task.
+///
+/// Typical use: race it against the task's work, then clean up with
+/// `.await`s before returning.
+///
+/// ```
+/// use futures_lite::future;
+///
+/// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+/// # ex.block_on(async {
+/// let t = eddy_executor::spawn(async {
+///     let work = future::pending::<&str>();
+///     let out = future::or(work, async {
+///         eddy_executor::cancel_requested().await;
+///         "stopped early, cleanup awaited"
+///     })
+///     .await;
+///     out
+/// });
+/// eddy_executor::yield_now().await;
+/// t.request_cancel();
+/// assert_eq!(t.await.unwrap(), "stopped early, cleanup awaited");
+/// # });
+/// ```
+pub fn cancel_requested() -> CancelRequested {
+    CancelRequested { _private: () }
+}
+
+/// Future returned by [`cancel_requested`].
+///
+/// Cancel-safe: dropping it has no effect. It needs no waker of its own: the
+/// request wakes the whole task, which polls this future again.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct CancelRequested {
+    _private: (),
+}
+
+impl Future for CancelRequested {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if is_cancel_requested() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }
 
@@ -102,7 +211,7 @@ impl<F: Future> Future for TaskFuture<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let mut out = if CANCEL_RUN.with(Cell::get) {
+        let mut out = if RUN.with(|r| r.get().cancel) {
             Err(JoinError::Cancelled)
         } else {
             let polled = match this.stage.as_mut().project() {
@@ -250,8 +359,38 @@ impl<T> Task<T> {
     /// # });
     /// ```
     pub fn cancel(&self) {
+        self.set_flag(CANCEL);
+    }
+
+    /// Asks the task to finish early, without dropping it: inside the task,
+    /// [`is_cancel_requested`] turns `true` and [`cancel_requested`]
+    /// resolves, so the task can run asynchronous cleanup (awaits included)
+    /// and return. This is the graceful half of asyncio's cancellation,
+    /// where `CancelledError` lets a task clean up with awaits; the hard half
+    /// is [`Task::cancel`]. Combine them with a grace period: request, wait a
+    /// while, then cancel.
+    ///
+    /// A task that never checks is unaffected. Requesting twice is the same
+    /// as once; requesting on a finished task does nothing.
+    ///
+    /// ```
+    /// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+    /// # ex.block_on(async {
+    /// let t = eddy_executor::spawn(async {
+    ///     eddy_executor::cancel_requested().await;
+    ///     "graceful"
+    /// });
+    /// t.request_cancel();
+    /// assert_eq!(t.await.unwrap(), "graceful");
+    /// # });
+    /// ```
+    pub fn request_cancel(&self) {
+        self.set_flag(CANCEL_REQUESTED);
+    }
+
+    fn set_flag(&self, flag: u8) {
         let header = self.header();
-        if !header.cancel.swap(true, Ordering::AcqRel) {
+        if header.flags.fetch_or(flag, Ordering::AcqRel) & flag == 0 {
             header.shared.wake_task(header.key, header.id);
         }
     }
@@ -314,6 +453,10 @@ impl TaskControl for Task<()> {
 
     fn cancel(&mut self) {
         Task::cancel(self)
+    }
+
+    fn request_cancel(&mut self) {
+        Task::request_cancel(self)
     }
 
     fn is_finished(&self) -> bool {

@@ -68,7 +68,8 @@ pub use eddy_timer::{
 pub mod task {
     pub use eddy_core::{JoinError, Panic, TaskId, TaskMeta};
     pub use eddy_executor::{
-        ExecutorStats, SpawnLocalError, Task, TaskBuilder, YieldNow, spawn, spawn_local,
+        CancelRequested, ExecutorStats, SpawnLocalError, Task, TaskBuilder, YieldNow,
+        cancel_requested, current_task_id, is_cancel_requested, spawn, spawn_local,
         try_spawn_local_with, yield_now,
     };
 }
