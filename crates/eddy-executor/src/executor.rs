@@ -194,7 +194,10 @@ impl Builder {
                     notified: AtomicBool::new(false),
                 })
                 .collect(),
-            registry: Mutex::new(Slab::new()),
+            registry: Mutex::new(Registry {
+                tasks: Slab::new(),
+                spawned: 0,
+            }),
             driver: Mutex::new(Box::new(driver)),
             driver_unpark,
             sleepers: Mutex::new(Vec::with_capacity(workers)),
@@ -261,7 +264,6 @@ impl fmt::Debug for Builder {
 /// Counters kept by the executor, readable through [`Handle::stats`].
 #[derive(Default)]
 pub(crate) struct Stats {
-    spawned: AtomicU64,
     steals: AtomicU64,
     parks: AtomicU64,
     drop_panics: AtomicU64,
@@ -305,6 +307,13 @@ struct WorkerShared {
     notified: AtomicBool,
 }
 
+/// Every task whose future is alive, by key: its id and a waker.
+struct Registry {
+    tasks: Slab<(TaskId, Waker)>,
+    /// Tasks spawned so far (kept here: the lock is held on spawn anyway).
+    spawned: u64,
+}
+
 pub(crate) struct Shared {
     flavor: Flavor,
     /// Tasks scheduled from outside the workers.
@@ -312,7 +321,7 @@ pub(crate) struct Shared {
     workers: Box<[WorkerShared]>,
     /// Every task whose future is alive, by registry key: its id and a waker,
     /// so shutdown can cancel idle tasks and `Task::cancel` can wake them.
-    registry: Mutex<Slab<(TaskId, Waker)>>,
+    registry: Mutex<Registry>,
     driver: Mutex<Box<dyn Park>>,
     driver_unpark: Arc<dyn Unpark>,
     sleepers: Mutex<Vec<usize>>,
@@ -336,13 +345,14 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(crate) fn unregister(&self, key: usize) {
         let mut reg = lock(&self.registry);
-        if reg.contains(key) {
-            reg.remove(key);
+        if reg.tasks.contains(key) {
+            reg.tasks.remove(key);
         }
     }
 
     pub(crate) fn wake_task(&self, key: usize, id: TaskId) {
         let waker = lock(&self.registry)
+            .tasks
             .get(key)
             .filter(|(i, _)| *i == id)
             .map(|(_, w)| w.clone());
@@ -351,8 +361,10 @@ impl Shared {
         }
     }
 
-    pub(crate) fn note_drop_panic(&self) {
-        self.stats.drop_panics.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn note_drop_panics(&self, n: u32) {
+        self.stats
+            .drop_panics
+            .fetch_add(u64::from(n), Ordering::Relaxed);
     }
 
     fn spawn_local_inner<F>(self: &Arc<Self>, fut: F, meta: TaskMeta) -> Task<F::Output>
@@ -362,7 +374,8 @@ impl Shared {
     {
         let id = TaskId::next();
         let mut reg = lock(&self.registry);
-        let entry = reg.vacant_entry();
+        reg.spawned += 1;
+        let entry = reg.tasks.vacant_entry();
         let key = entry.key();
         let header = Header {
             id,
@@ -375,7 +388,7 @@ impl Shared {
             key,
             shared: self.clone(),
         };
-        let future = TaskFuture::new(fut, self.clone(), key);
+        let future = TaskFuture::new(fut);
         // `spawn_local` checks on every poll and drop that the task stays on
         // this thread; the executor guarantees it by routing local tasks home.
         let (runnable, task) = async_task::Builder::new()
@@ -383,7 +396,6 @@ impl Shared {
             .spawn_local(move |_| future, WithInfo(schedule));
         entry.insert((id, runnable.waker()));
         drop(reg);
-        self.stats.spawned.fetch_add(1, Ordering::Relaxed);
         runnable.schedule();
         Task::new(task)
     }
@@ -438,9 +450,13 @@ impl Shared {
     }
 
     fn stats(&self) -> ExecutorStats {
+        let (spawned, alive) = {
+            let reg = lock(&self.registry);
+            (reg.spawned, reg.tasks.len())
+        };
         ExecutorStats {
-            spawned: self.stats.spawned.load(Ordering::Relaxed),
-            alive: lock(&self.registry).len(),
+            spawned,
+            alive,
             steals: self.stats.steals.load(Ordering::Relaxed),
             parks: self.stats.parks.load(Ordering::Relaxed),
             drop_panics: self.stats.drop_panics.load(Ordering::Relaxed),
@@ -453,6 +469,7 @@ impl Shared {
         self.closing.store(true, Ordering::SeqCst);
         loop {
             let wakers: Vec<Waker> = lock(&self.registry)
+                .tasks
                 .iter()
                 .map(|(_, (_, w))| w.clone())
                 .collect();
@@ -477,9 +494,9 @@ impl Shared {
             });
             for r in queued {
                 ran = true;
-                run_task(r, true);
+                run_task(self, r, true);
             }
-            if !ran && lock(&self.registry).is_empty() {
+            if !ran && lock(&self.registry).tasks.is_empty() {
                 break;
             }
             if !ran {
@@ -499,7 +516,8 @@ impl Shared {
     {
         let id = TaskId::next();
         let mut reg = lock(&self.registry);
-        let entry = reg.vacant_entry();
+        reg.spawned += 1;
+        let entry = reg.tasks.vacant_entry();
         let key = entry.key();
         let header = Header {
             id,
@@ -512,13 +530,12 @@ impl Shared {
             key,
             shared: self.clone(),
         };
-        let future = TaskFuture::new(fut, self.clone(), key);
+        let future = TaskFuture::new(fut);
         let (runnable, task) = async_task::Builder::new()
             .metadata(header)
             .spawn(move |_| future, WithInfo(schedule));
         entry.insert((id, runnable.waker()));
         drop(reg);
-        self.stats.spawned.fetch_add(1, Ordering::Relaxed);
         runnable.schedule();
         Task::new(task)
     }
@@ -720,7 +737,7 @@ fn worker_main(shared: Arc<Shared>, index: usize) {
                         shared.notify_one();
                     }
                 }
-                run_task(r, false);
+                run_task(&shared, r, false);
             }
             None => {
                 if searching {
@@ -899,7 +916,10 @@ struct MainWaker {
 }
 
 enum MainUnpark {
-    Driver(Arc<dyn Unpark>),
+    /// Unpark the driver, unless the wake comes from the `block_on` thread
+    /// itself (identified by its executor's address): that thread is running,
+    /// and checks the flag before it parks.
+    Driver(Arc<dyn Unpark>, usize),
     Thread(Thread),
 }
 
@@ -911,7 +931,18 @@ impl Wake for MainWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         if !self.woken.swap(true, Ordering::AcqRel) {
             match &self.unpark {
-                MainUnpark::Driver(u) => u.unpark(),
+                MainUnpark::Driver(u, owner) => {
+                    let on_owner = WORKER
+                        .try_with(|w| {
+                            w.borrow()
+                                .as_ref()
+                                .is_some_and(|c| Arc::as_ptr(&c.shared) as usize == *owner)
+                        })
+                        .unwrap_or(false);
+                    if !on_owner {
+                        u.unpark();
+                    }
+                }
                 MainUnpark::Thread(t) => t.unpark(),
             }
         }
@@ -1039,7 +1070,7 @@ impl Executor {
         let _running = RunningGuard::enter();
         let waker = Arc::new(MainWaker {
             woken: AtomicBool::new(true),
-            unpark: MainUnpark::Driver(shared.driver_unpark.clone()),
+            unpark: MainUnpark::Driver(shared.driver_unpark.clone(), Arc::as_ptr(shared) as usize),
         });
         let w = Waker::from(waker.clone());
         let mut cx = Context::from_waker(&w);
@@ -1057,15 +1088,17 @@ impl Executor {
             }
             // Remote wake-ups join the local queue each round so they cannot
             // be starved by local ones.
-            while let Ok(r) = shared.injector.pop() {
-                ctx.local.borrow_mut().push_back(r);
+            if !shared.injector.is_empty() {
+                while let Ok(r) = shared.injector.pop() {
+                    ctx.local.borrow_mut().push_back(r);
+                }
             }
             let mut ran = false;
             while tick < interval {
                 let next = ctx.local.borrow_mut().pop_front();
                 match next {
                     Some(r) => {
-                        run_task(r, false);
+                        run_task(shared, r, false);
                         ran = true;
                         tick += 1;
                     }

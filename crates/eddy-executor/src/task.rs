@@ -43,11 +43,24 @@ struct RunCtx {
     cancel: bool,
     /// [`Task::request_cancel`] was called.
     cancel_requested: bool,
+    /// Set by `TaskFuture` when it returns `Ready`: the worker then removes
+    /// the task from the registry (the future cannot reach the executor).
+    completed: bool,
+    /// Destructor panics caught that no outcome could report.
+    drop_panics: u32,
 }
 
 thread_local! {
     static RUN: Cell<RunCtx> =
-        const { Cell::new(RunCtx { task: None, cancel: false, cancel_requested: false }) };
+        const {
+            Cell::new(RunCtx {
+                task: None,
+                cancel: false,
+                cancel_requested: false,
+                completed: false,
+                drop_panics: 0,
+            })
+        };
 }
 
 /// Runs `runnable`: polls it, or drops its future if cancellation was requested
@@ -57,17 +70,37 @@ thread_local! {
 /// async-task's handle panic when awaited. Instead the task completes with
 /// `Err(JoinError::Cancelled)` after its future has been dropped, so the
 /// awaiter observes the destructors' effects.
-pub(crate) fn run_task(runnable: Runnable, force_cancel: bool) {
+///
+/// `shared` is the executor the task belongs to (tasks only ever run on their
+/// own executor's threads).
+pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) {
     let header = runnable.metadata();
+    let key = header.key;
     let flags = header.flags.load(Ordering::Acquire);
     let ctx = RunCtx {
         task: Some(header.id),
         cancel: force_cancel || flags & CANCEL != 0,
         cancel_requested: flags & CANCEL_REQUESTED != 0,
+        completed: false,
+        drop_panics: 0,
     };
     let prev = RUN.with(|r| r.replace(ctx));
     runnable.run();
-    RUN.with(|r| r.set(prev));
+    let done = RUN.with(|r| r.replace(prev));
+    if done.drop_panics > 0 {
+        shared.note_drop_panics(done.drop_panics);
+    }
+    if done.completed {
+        shared.unregister(key);
+    }
+}
+
+fn note_drop_panic() {
+    let _ = RUN.try_with(|r| {
+        let mut ctx = r.get();
+        ctx.drop_panics += 1;
+        r.set(ctx);
+    });
 }
 
 /// The id of the task being polled on this thread, if any (asyncio's
@@ -172,36 +205,33 @@ pin_project! {
 
 pin_project! {
     /// The future async-task actually runs: the user's future plus panic
-    /// capture, cancellation and registry bookkeeping.
+    /// capture and cancellation.
     pub(crate) struct TaskFuture<F> {
         #[pin]
         stage: Stage<F>,
-        shared: Arc<Shared>,
-        key: usize,
     }
 
     impl<F> PinnedDrop for TaskFuture<F> {
         fn drop(this: Pin<&mut Self>) {
+            // Normally the future is already gone (dropped in `poll`); this
+            // covers any other path. A destructor that panics must not
+            // unwind into the executor.
             let this = this.project();
-            // A destructor that panics must not unwind into the executor.
             if catch_unwind(AssertUnwindSafe(|| {
                 this.stage.project_replace(Stage::Done);
             }))
             .is_err()
             {
-                this.shared.note_drop_panic();
+                note_drop_panic();
             }
-            this.shared.unregister(*this.key);
         }
     }
 }
 
 impl<F> TaskFuture<F> {
-    pub(crate) fn new(fut: F, shared: Arc<Shared>, key: usize) -> Self {
+    pub(crate) fn new(fut: F) -> Self {
         TaskFuture {
             stage: Stage::Running { fut },
-            shared,
-            key,
         }
     }
 }
@@ -233,8 +263,15 @@ impl<F: Future> Future for TaskFuture<F> {
         })) {
             if out.is_ok() {
                 out = Err(JoinError::Panicked(Panic::new(payload)));
+            } else {
+                note_drop_panic();
             }
         }
+        let _ = RUN.try_with(|r| {
+            let mut ctx = r.get();
+            ctx.completed = true;
+            r.set(ctx);
+        });
         Poll::Ready(out)
     }
 }
