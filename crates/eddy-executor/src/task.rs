@@ -35,32 +35,31 @@ pub(crate) const CANCEL: u8 = 1;
 pub(crate) const CANCEL_REQUESTED: u8 = 2;
 
 /// What the worker tells the task it is about to poll, through a thread-local
-/// (the future cannot see its own header).
-#[derive(Clone, Copy)]
-struct RunCtx {
-    task: Option<TaskId>,
+/// (the future cannot see its own header). One `Cell` per field, so the hot
+/// path writes and reads single words instead of copying a struct.
+struct RunState {
+    task: Cell<Option<TaskId>>,
     /// Drop the future instead of polling it.
-    cancel: bool,
+    cancel: Cell<bool>,
     /// [`Task::request_cancel`] was called.
-    cancel_requested: bool,
+    cancel_requested: Cell<bool>,
     /// Set by `TaskFuture` when it returns `Ready`: the worker then removes
     /// the task from the registry (the future cannot reach the executor).
-    completed: bool,
+    completed: Cell<bool>,
     /// Destructor panics caught that no outcome could report.
-    drop_panics: u32,
+    drop_panics: Cell<u32>,
 }
 
 thread_local! {
-    static RUN: Cell<RunCtx> =
-        const {
-            Cell::new(RunCtx {
-                task: None,
-                cancel: false,
-                cancel_requested: false,
-                completed: false,
-                drop_panics: 0,
-            })
-        };
+    static RUN: RunState = const {
+        RunState {
+            task: Cell::new(None),
+            cancel: Cell::new(false),
+            cancel_requested: Cell::new(false),
+            completed: Cell::new(false),
+            drop_panics: Cell::new(0),
+        }
+    };
 }
 
 /// Runs `runnable`: polls it, or drops its future if cancellation was requested
@@ -72,35 +71,31 @@ thread_local! {
 /// awaiter observes the destructors' effects.
 ///
 /// `shared` is the executor the task belongs to (tasks only ever run on their
-/// own executor's threads).
+/// own executor's threads). Runs never nest on one thread (`block_on` refuses
+/// to run inside a task), so the state needs no save and restore.
 pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) {
     let header = runnable.metadata();
     let key = header.key;
+    let id = header.id;
     let flags = header.flags.load(Ordering::Acquire);
-    let ctx = RunCtx {
-        task: Some(header.id),
-        cancel: force_cancel || flags & CANCEL != 0,
-        cancel_requested: flags & CANCEL_REQUESTED != 0,
-        completed: false,
-        drop_panics: 0,
-    };
-    let prev = RUN.with(|r| r.replace(ctx));
-    runnable.run();
-    let done = RUN.with(|r| r.replace(prev));
-    if done.drop_panics > 0 {
-        shared.note_drop_panics(done.drop_panics);
+    let (completed, drop_panics) = RUN.with(|r| {
+        r.task.set(Some(id));
+        r.cancel.set(force_cancel || flags & CANCEL != 0);
+        r.cancel_requested.set(flags & CANCEL_REQUESTED != 0);
+        runnable.run();
+        r.task.set(None);
+        (r.completed.replace(false), r.drop_panics.replace(0))
+    });
+    if drop_panics > 0 {
+        shared.note_drop_panics(drop_panics);
     }
-    if done.completed {
+    if completed {
         shared.unregister(key);
     }
 }
 
 fn note_drop_panic() {
-    let _ = RUN.try_with(|r| {
-        let mut ctx = r.get();
-        ctx.drop_panics += 1;
-        r.set(ctx);
-    });
+    let _ = RUN.try_with(|r| r.drop_panics.set(r.drop_panics.get() + 1));
 }
 
 /// The id of the task being polled on this thread, if any (asyncio's
@@ -116,7 +111,7 @@ fn note_drop_panic() {
 /// # });
 /// ```
 pub fn current_task_id() -> Option<TaskId> {
-    RUN.try_with(|r| r.get().task).ok().flatten()
+    RUN.try_with(|r| r.task.get()).ok().flatten()
 }
 
 /// `true` when the current task has been asked to finish early with
@@ -140,7 +135,8 @@ pub fn current_task_id() -> Option<TaskId> {
 /// # });
 /// ```
 pub fn is_cancel_requested() -> bool {
-    RUN.try_with(|r| r.get().cancel_requested).unwrap_or(false)
+    RUN.try_with(|r| r.task.get().is_some() && r.cancel_requested.get())
+        .unwrap_or(false)
 }
 
 /// Resolves once the current task has been asked to finish early with
@@ -241,7 +237,7 @@ impl<F: Future> Future for TaskFuture<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let mut out = if RUN.with(|r| r.get().cancel) {
+        let mut out = if RUN.with(|r| r.cancel.get()) {
             Err(JoinError::Cancelled)
         } else {
             let polled = match this.stage.as_mut().project() {
@@ -267,11 +263,7 @@ impl<F: Future> Future for TaskFuture<F> {
                 note_drop_panic();
             }
         }
-        let _ = RUN.try_with(|r| {
-            let mut ctx = r.get();
-            ctx.completed = true;
-            r.set(ctx);
-        });
+        let _ = RUN.try_with(|r| r.completed.set(true));
         Poll::Ready(out)
     }
 }
