@@ -169,17 +169,33 @@ fn reset_moves_deadline_both_ways() {
 
 #[test]
 fn zero_and_past_deadlines_are_ready_without_registering() {
-    let (_driver, handle, clock, _) = manual();
+    let (mut driver, handle, clock, park) = manual();
     let _g = handle.enter();
     clock.advance(ms(100));
     assert!(poll(&mut sleep(Duration::ZERO), Waker::noop()).is_ready());
     assert!(poll(&mut sleep_until(clock.now()), Waker::noop()).is_ready());
     assert!(poll(&mut sleep_until(clock.now() - ms(50)), Waker::noop()).is_ready());
-    let mut s = sleep(ms(1));
+    let mut s = Sleep::new_in(&handle, clock.now() + ms(1));
     clock.advance(ms(1));
     assert!(s.is_elapsed());
     assert!(poll(&mut s, Waker::noop()).is_ready());
     assert_eq!(handle.timer_count(), 0);
+    // `sleep(d)` skips the clock read on its first poll: past the deadline it
+    // is ready at once if the driver has seen that time...
+    let mut s = sleep(ms(1));
+    clock.advance(ms(2));
+    driver.park(None).unwrap();
+    assert!(poll(&mut s, Waker::noop()).is_ready());
+    assert_eq!(handle.timer_count(), 0);
+    // ...and otherwise fires on the next driver turn, which does not block.
+    let (waker, hits) = CountingWaker::create();
+    let mut s = sleep(ms(1));
+    clock.advance(ms(2));
+    assert!(poll(&mut s, &waker).is_pending());
+    driver.park(None).unwrap();
+    assert_eq!(park.timeouts().last(), Some(&Some(Duration::ZERO)));
+    assert_eq!(hits.get(), 1);
+    assert!(poll(&mut s, &waker).is_ready());
     // Huge durations do not overflow.
     let mut forever = sleep(Duration::MAX);
     assert!(poll(&mut forever, Waker::noop()).is_pending());
