@@ -27,6 +27,7 @@ pub(crate) struct HeapStore {
     entries: Vec<Entry>,
     heap: Vec<(u64, u32)>,
     free: u32,
+    elapsed: u64,
 }
 
 impl HeapStore {
@@ -106,11 +107,20 @@ impl HeapStore {
         true
     }
 
+    pub(crate) fn elapsed(&self) -> u64 {
+        self.elapsed
+    }
+
+    pub(crate) fn next_expiration(&self) -> Option<u64> {
+        self.next_deadline()
+    }
+
     pub(crate) fn next_deadline(&self) -> Option<u64> {
         self.heap.first().map(|&(when, _)| when)
     }
 
     pub(crate) fn fire_expired(&mut self, now: u64, out: &mut Vec<Waker>, limit: usize) -> bool {
+        self.elapsed = self.elapsed.max(now);
         let mut taken = 0;
         while let Some(&(when, index)) = self.heap.first() {
             if when > now {
