@@ -36,6 +36,7 @@ impl HeapStore {
             entries: Vec::new(),
             heap: Vec::new(),
             free: NIL,
+            elapsed: 0,
         }
     }
 
