@@ -24,6 +24,11 @@ const FIRE_BATCH: usize = 64;
 /// (`Some(ZERO)` if a timer is already due), then wakes every timer whose
 /// deadline has passed. Wakers are woken after the store's lock is released.
 ///
+/// Exactly one thread parks a given driver at a time (`park` takes
+/// `&mut self`); timers can be created, polled and dropped on any thread
+/// through [`TimerHandle`]s. If the driver is dropped, timers that have not
+/// fired never will.
+///
 /// # Waking a parked driver from another thread
 ///
 /// While parked, the driver publishes the tick at which it will wake anyway.
@@ -322,10 +327,10 @@ impl<P: Park> TimerDriver<P> {
                 (timeout, now_tick + 1, None)
             }
         } else {
-            let timer_wait = next.map(|t| match shared.instant_of(t) {
-                Some(at) => at.saturating_duration_since(now),
-                None => Duration::MAX,
-            });
+            // A deadline too far out to be an `Instant` is as good as none.
+            let timer_wait = next
+                .and_then(|t| shared.instant_of(t))
+                .map(|at| at.saturating_duration_since(now));
             let wait = match (timeout, timer_wait) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
