@@ -206,6 +206,19 @@ mod tests {
     use super::*;
     use crate::test_util::model_check;
 
+    #[test]
+    fn stand_in_api() {
+        let mut h = HeapStore::new();
+        let k = h.insert(7, std::task::Waker::noop().clone());
+        assert_eq!(h.next_expiration(), Some(7));
+        let mut out = Vec::new();
+        assert!(!h.fire_expired(5, &mut out, 8));
+        assert_eq!(h.elapsed(), 5);
+        assert!(h.reschedule(k, 3));
+        h.fire_expired(5, &mut out, 8);
+        assert_eq!((out.len(), h.len()), (1, 0));
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
         #[test]
