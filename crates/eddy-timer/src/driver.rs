@@ -1,7 +1,6 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -9,6 +8,7 @@ use std::time::{Duration, Instant};
 use eddy_core::{Clock, Park, Unpark};
 
 use crate::handle::{NOT_PARKED, Shared};
+use crate::lock::SpinLock;
 use crate::wheel::Wheel;
 use crate::{ManualClock, TimerHandle};
 
@@ -140,7 +140,7 @@ impl<P: Park> TimerDriver<P> {
         manual: Option<ManualClock>,
     ) -> (TimerDriver<P>, TimerHandle) {
         let shared = Arc::new(Shared {
-            store: Mutex::new(Wheel::new()),
+            store: SpinLock::new(Wheel::new()),
             base: clock.now(),
             clock,
             wake_target: AtomicU64::new(NOT_PARKED),
