@@ -515,7 +515,14 @@ fn sleep_model_check(ops: &[SleepOp]) -> Result<(), proptest::test_runner::TestC
         match *op {
             SleepOp::New(d) => {
                 let id = sleeps.len() as u64;
-                let mut s = Sleep::new_in(&handle, at(now + d));
+                // Odd positive deltas go through `sleep(d)` (the path that
+                // skips the clock read on first poll), the rest `new_in`.
+                let mut s = if d > 0 && d % 2 == 1 {
+                    let _g = handle.enter();
+                    sleep(Duration::from_micros(d as u64))
+                } else {
+                    Sleep::new_in(&handle, at(now + d))
+                };
                 let ready = poll(&mut s, &LogWaker::waker(id, &log)).is_ready();
                 prop_assert_eq!(ready, now + d <= now);
                 sleeps.push(Some((s, now + d, ready)));
@@ -573,4 +580,43 @@ proptest::proptest! {
     fn sleeps_match_model(ops in sleep_ops()) {
         sleep_model_check(&ops)?;
     }
+}
+
+#[test]
+fn threads_share_one_real_driver() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (mut driver, handle) = TimerDriver::new(CondvarPark::default(), Arc::new(SystemClock));
+    let stop = Arc::new(AtomicBool::new(false));
+    let unpark = driver.unparker();
+    let stop2 = stop.clone();
+    let driver_thread = std::thread::spawn(move || {
+        while !stop2.load(Ordering::Acquire) {
+            driver.park(Some(ms(50))).unwrap();
+        }
+        driver
+    });
+    let workers: Vec<_> = (0..2u64)
+        .map(|w| {
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                for i in 0..150u64 {
+                    // Short waits, awaited to completion...
+                    let d = Duration::from_micros((i * 37 + w * 11) % 2_000);
+                    let start = handle.now();
+                    futures_lite::future::block_on(Sleep::new_in(&handle, start + d));
+                    assert!(handle.now() >= start + d);
+                    // ...interleaved with timers cancelled after one poll.
+                    let mut s = Sleep::new_in(&handle, handle.now() + ms(1 + i % 40));
+                    assert!(poll(&mut s, Waker::noop()).is_pending());
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    stop.store(true, Ordering::Release);
+    unpark.unpark();
+    let _driver = driver_thread.join().unwrap();
+    assert_eq!(handle.timer_count(), 0);
 }
