@@ -178,3 +178,37 @@ fn bench_sleep() {
         sleep_100k_manual()
     );
 }
+
+#[test]
+#[ignore = "benchmark; run in release with --ignored --nocapture"]
+fn bench_parts() {
+    const N: u64 = 10_000_000;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let d = time(|| {
+        for _ in 0..N {
+            black_box(clock.now());
+        }
+    });
+    println!("dyn SystemClock::now: {:6.1} ns", ns_per(d, N));
+    let (_driver, handle) = TimerDriver::new(NoPark, clock.clone());
+    let _g = handle.enter();
+    let d = time(|| {
+        for _ in 0..N {
+            black_box(crate::TimerHandle::current());
+        }
+    });
+    println!("TimerHandle::current + drop: {:6.1} ns", ns_per(d, N));
+    let d = time(|| {
+        for _ in 0..N {
+            black_box(handle.shared.lock().len());
+        }
+    });
+    println!("store lock + unlock: {:6.1} ns", ns_per(d, N));
+    let (waker, _) = CountingWaker::create();
+    let d = time(|| {
+        for _ in 0..N {
+            black_box(waker.clone());
+        }
+    });
+    println!("waker clone + drop: {:6.1} ns", ns_per(d, N));
+}

@@ -1,7 +1,6 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -9,6 +8,7 @@ use std::time::{Duration, Instant};
 use eddy_core::{Clock, Park, Unpark};
 
 use crate::handle::{NOT_PARKED, Shared};
+use crate::lock::SpinLock;
 use crate::wheel::Wheel;
 use crate::{ManualClock, TimerHandle};
 
@@ -23,6 +23,11 @@ const FIRE_BATCH: usize = 64;
 /// `Park` (usually the reactor) for at most `min(timeout, deadline - now)`
 /// (`Some(ZERO)` if a timer is already due), then wakes every timer whose
 /// deadline has passed. Wakers are woken after the store's lock is released.
+///
+/// Exactly one thread parks a given driver at a time (`park` takes
+/// `&mut self`); timers can be created, polled and dropped on any thread
+/// through [`TimerHandle`]s. If the driver is dropped, timers that have not
+/// fired never will.
 ///
 /// # Waking a parked driver from another thread
 ///
@@ -135,7 +140,7 @@ impl<P: Park> TimerDriver<P> {
         manual: Option<ManualClock>,
     ) -> (TimerDriver<P>, TimerHandle) {
         let shared = Arc::new(Shared {
-            store: Mutex::new(Wheel::new()),
+            store: SpinLock::new(Wheel::new()),
             base: clock.now(),
             clock,
             wake_target: AtomicU64::new(NOT_PARKED),
@@ -322,10 +327,10 @@ impl<P: Park> TimerDriver<P> {
                 (timeout, now_tick + 1, None)
             }
         } else {
-            let timer_wait = next.map(|t| match shared.instant_of(t) {
-                Some(at) => at.saturating_duration_since(now),
-                None => Duration::MAX,
-            });
+            // A deadline too far out to be an `Instant` is as good as none.
+            let timer_wait = next
+                .and_then(|t| shared.instant_of(t))
+                .map(|at| at.saturating_duration_since(now));
             let wait = match (timeout, timer_wait) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),

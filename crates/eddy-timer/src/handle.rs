@@ -1,13 +1,14 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use eddy_core::{Clock, Unpark};
 
 use crate::TimerError;
+use crate::lock::{SpinGuard, SpinLock};
 use crate::wheel::{RESOLUTION, Wheel};
 
 /// `wake_target` value meaning "the driver is not blocked": it re-reads the
@@ -16,7 +17,7 @@ pub(crate) const NOT_PARKED: u64 = 0;
 
 /// State shared by a timer driver and every handle and timer future on it.
 pub(crate) struct Shared {
-    pub(crate) store: Mutex<Wheel>,
+    pub(crate) store: SpinLock<Wheel>,
     pub(crate) clock: Arc<dyn Clock>,
     /// Tick 0: the clock's time when the driver was built.
     pub(crate) base: Instant,
@@ -29,10 +30,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Wheel> {
-        // The store's methods do not panic mid-update, so a poisoned lock
-        // (a panic elsewhere while holding it) still guards a consistent store.
-        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    #[inline]
+    pub(crate) fn lock(&self) -> SpinGuard<'_, Wheel> {
+        self.store.lock()
     }
 
     /// The tick a deadline is filed under: rounded up, so a timer never fires

@@ -14,6 +14,14 @@ use crate::wheel::Key;
 /// Deadlines round up to the timer's 1 ms resolution, so the sleep never ends
 /// early; `sleep(Duration::ZERO)` is ready at once.
 ///
+/// `sleep` reads the clock once, here. Its first poll does not read it again
+/// (that read was a quarter of the create/poll/drop cost): it compares the
+/// deadline with the time the timer driver last processed. So a `sleep(d)`
+/// first polled after its deadline is ready at once if the driver has
+/// already seen that time, and otherwise completes on the driver's next turn
+/// (which then does not block). [`sleep_until`] and [`Sleep::new_in`] read
+/// the clock on their first poll and are always ready at once when late.
+///
 /// # Cancellation
 ///
 /// Cancel-safe: dropping the `Sleep` unregisters it in O(1); nothing else is
@@ -56,7 +64,16 @@ pub fn sleep(duration: Duration) -> Sleep {
     let now = handle.now();
     // A duration too large to add is "never": park it at the far edge.
     let deadline = now.checked_add(duration).unwrap_or_else(|| far_future(now));
-    Sleep::new_owned(handle, deadline)
+    let state = if duration.is_zero() {
+        State::Elapsed
+    } else {
+        State::Fresh
+    };
+    Sleep {
+        handle,
+        deadline,
+        state,
+    }
 }
 
 /// Waits until `deadline` on the current runtime's clock.
@@ -135,6 +152,11 @@ pub struct Sleep {
 enum State {
     /// Not registered with the store (never polled, or reset since).
     Idle,
+    /// Like `Idle`, but the deadline was computed from a clock read when the
+    /// sleep was made (`sleep(d)`, d > 0), so the first poll skips a second
+    /// read (about a quarter of the create/poll/drop cost) and tests the
+    /// deadline against the time the driver last processed instead.
+    Fresh,
     Registered(Key),
     Elapsed,
 }
@@ -295,14 +317,20 @@ impl Future for Sleep {
                     Poll::Ready(())
                 }
             }
-            State::Idle => {
-                if this.deadline <= shared.clock.now() {
+            State::Idle | State::Fresh => {
+                let fresh = matches!(this.state, State::Fresh);
+                if !fresh && this.deadline <= shared.clock.now() {
                     this.state = State::Elapsed;
                     return Poll::Ready(());
                 }
                 let tick = shared.tick_ceil(this.deadline);
                 let (key, unpark) = {
                     let mut store = shared.lock();
+                    if fresh && tick <= store.elapsed() {
+                        drop(store);
+                        this.state = State::Elapsed;
+                        return Poll::Ready(());
+                    }
                     let key = store.insert(tick, cx.waker().clone());
                     (key, shared.needs_unpark(tick))
                 };
@@ -330,7 +358,7 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
-            State::Idle => "idle",
+            State::Idle | State::Fresh => "idle",
             State::Registered(_) => "registered",
             State::Elapsed => "elapsed",
         };

@@ -169,17 +169,33 @@ fn reset_moves_deadline_both_ways() {
 
 #[test]
 fn zero_and_past_deadlines_are_ready_without_registering() {
-    let (_driver, handle, clock, _) = manual();
+    let (mut driver, handle, clock, park) = manual();
     let _g = handle.enter();
     clock.advance(ms(100));
     assert!(poll(&mut sleep(Duration::ZERO), Waker::noop()).is_ready());
     assert!(poll(&mut sleep_until(clock.now()), Waker::noop()).is_ready());
     assert!(poll(&mut sleep_until(clock.now() - ms(50)), Waker::noop()).is_ready());
-    let mut s = sleep(ms(1));
+    let mut s = Sleep::new_in(&handle, clock.now() + ms(1));
     clock.advance(ms(1));
     assert!(s.is_elapsed());
     assert!(poll(&mut s, Waker::noop()).is_ready());
     assert_eq!(handle.timer_count(), 0);
+    // `sleep(d)` skips the clock read on its first poll: past the deadline it
+    // is ready at once if the driver has seen that time...
+    let mut s = sleep(ms(1));
+    clock.advance(ms(2));
+    driver.park(None).unwrap();
+    assert!(poll(&mut s, Waker::noop()).is_ready());
+    assert_eq!(handle.timer_count(), 0);
+    // ...and otherwise fires on the next driver turn, which does not block.
+    let (waker, hits) = CountingWaker::create();
+    let mut s = sleep(ms(1));
+    clock.advance(ms(2));
+    assert!(poll(&mut s, &waker).is_pending());
+    driver.park(None).unwrap();
+    assert_eq!(park.timeouts().last(), Some(&Some(Duration::ZERO)));
+    assert_eq!(hits.get(), 1);
+    assert!(poll(&mut s, &waker).is_ready());
     // Huge durations do not overflow.
     let mut forever = sleep(Duration::MAX);
     assert!(poll(&mut forever, Waker::noop()).is_pending());
@@ -452,4 +468,155 @@ fn real_clock_cross_thread_wake() {
     let s = inserter.join().unwrap();
     assert!(s.is_elapsed());
     assert!(SystemClock.now() - start < Duration::from_secs(5));
+}
+
+#[derive(Debug, Clone)]
+enum SleepOp {
+    /// A sleep `delta` µs from now (negative: already past), polled once.
+    New(i64),
+    Drop(usize),
+    /// Reset to `delta` µs from now, then poll.
+    Reset(usize, i64),
+    /// Advance the clock by `delta` µs and park the driver.
+    Advance(u64),
+}
+
+fn sleep_ops() -> impl proptest::strategy::Strategy<Value = Vec<SleepOp>> {
+    use proptest::prelude::*;
+    let delta = prop_oneof![4 => -2_000i64..5_000, 2 => 0i64..200_000, 1 => 0i64..100_000_000];
+    let op = prop_oneof![
+        4 => delta.clone().prop_map(SleepOp::New),
+        1 => any::<usize>().prop_map(SleepOp::Drop),
+        2 => (any::<usize>(), delta).prop_map(|(i, d)| SleepOp::Reset(i, d)),
+        4 => prop_oneof![3 => 0u64..3_000, 1 => 0u64..100_000_000].prop_map(SleepOp::Advance),
+    ];
+    proptest::collection::vec(op, 1..80)
+}
+
+/// Sleeps on a driver vs a model of `(deadline µs since t0, done)`: after
+/// every driver turn exactly the sleeps whose deadline, rounded up to whole
+/// ms, is at or before the time rounded down to whole ms have been woken.
+fn sleep_model_check(ops: &[SleepOp]) -> Result<(), proptest::test_runner::TestCaseError> {
+    use proptest::prop_assert_eq;
+    let (mut driver, handle, clock, _) = manual();
+    let t0 = clock.now();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut sleeps: Vec<Option<(Sleep, i64, bool)>> = Vec::new();
+    let mut now: i64 = 0;
+    let due = |deadline: i64, now: i64| (deadline.max(0) + 999) / 1000 <= now / 1000;
+    let at = |us: i64| {
+        if us >= 0 {
+            t0 + Duration::from_micros(us as u64)
+        } else {
+            t0 - Duration::from_micros(-us as u64)
+        }
+    };
+    for op in ops {
+        match *op {
+            SleepOp::New(d) => {
+                let id = sleeps.len() as u64;
+                // Odd positive deltas go through `sleep(d)` (the path that
+                // skips the clock read on first poll), the rest `new_in`.
+                let mut s = if d > 0 && d % 2 == 1 {
+                    let _g = handle.enter();
+                    sleep(Duration::from_micros(d as u64))
+                } else {
+                    Sleep::new_in(&handle, at(now + d))
+                };
+                let ready = poll(&mut s, &LogWaker::waker(id, &log)).is_ready();
+                prop_assert_eq!(ready, now + d <= now);
+                sleeps.push(Some((s, now + d, ready)));
+            }
+            SleepOp::Drop(i) if !sleeps.is_empty() => {
+                let i = i % sleeps.len();
+                sleeps[i] = None;
+            }
+            SleepOp::Reset(i, d) if !sleeps.is_empty() => {
+                let i = i % sleeps.len();
+                if let Some((s, deadline, done)) = &mut sleeps[i] {
+                    Pin::new(&mut *s).reset(at(now + d));
+                    *deadline = now + d;
+                    // A registered sleep reset into the past is woken at once.
+                    log.lock().unwrap().retain(|&id| id != i as u64);
+                    let ready = poll(s, &LogWaker::waker(i as u64, &log)).is_ready();
+                    prop_assert_eq!(ready, d <= 0);
+                    *done = ready;
+                }
+            }
+            SleepOp::Advance(d) => {
+                now += d as i64;
+                clock.set(at(now));
+                driver.park(None).unwrap();
+                let mut woken = std::mem::take(&mut *log.lock().unwrap());
+                woken.sort_unstable();
+                let mut expected = Vec::new();
+                for (id, slot) in sleeps.iter_mut().enumerate() {
+                    if let Some((s, deadline, done)) = slot {
+                        let is_due = due(*deadline, now);
+                        if !*done && is_due {
+                            expected.push(id as u64);
+                        }
+                        // Ready stays ready: a sleep found late on its first
+                        // poll is done even before the rounded tick passes.
+                        let ready = *done || is_due;
+                        let polled = poll(s, &LogWaker::waker(id as u64, &log)).is_ready();
+                        prop_assert_eq!(polled, ready, "sleep {}", id);
+                        *done = ready;
+                    }
+                }
+                prop_assert_eq!(woken, expected);
+            }
+            SleepOp::Drop(_) | SleepOp::Reset(..) => {}
+        }
+        let live = sleeps.iter().flatten().filter(|(_, _, done)| !done).count();
+        prop_assert_eq!(handle.timer_count(), live);
+    }
+    Ok(())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+    #[test]
+    fn sleeps_match_model(ops in sleep_ops()) {
+        sleep_model_check(&ops)?;
+    }
+}
+
+#[test]
+fn threads_share_one_real_driver() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (mut driver, handle) = TimerDriver::new(CondvarPark::default(), Arc::new(SystemClock));
+    let stop = Arc::new(AtomicBool::new(false));
+    let unpark = driver.unparker();
+    let stop2 = stop.clone();
+    let driver_thread = std::thread::spawn(move || {
+        while !stop2.load(Ordering::Acquire) {
+            driver.park(Some(ms(50))).unwrap();
+        }
+        driver
+    });
+    let workers: Vec<_> = (0..2u64)
+        .map(|w| {
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                for i in 0..150u64 {
+                    // Short waits, awaited to completion...
+                    let d = Duration::from_micros((i * 37 + w * 11) % 2_000);
+                    let start = handle.now();
+                    futures_lite::future::block_on(Sleep::new_in(&handle, start + d));
+                    assert!(handle.now() >= start + d);
+                    // ...interleaved with timers cancelled after one poll.
+                    let mut s = Sleep::new_in(&handle, handle.now() + ms(1 + i % 40));
+                    assert!(poll(&mut s, Waker::noop()).is_pending());
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    stop.store(true, Ordering::Release);
+    unpark.unpark();
+    let _driver = driver_thread.join().unwrap();
+    assert_eq!(handle.timer_count(), 0);
 }

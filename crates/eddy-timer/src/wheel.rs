@@ -80,6 +80,12 @@ impl Wheel {
         self.len
     }
 
+    /// The last tick the store has processed: every deadline at or before it
+    /// has passed.
+    pub(crate) fn elapsed(&self) -> u64 {
+        self.elapsed
+    }
+
     /// Adds a timer due at tick `when`.
     pub(crate) fn insert(&mut self, when: u64, waker: Waker) -> Key {
         let index = if self.free != NIL {
