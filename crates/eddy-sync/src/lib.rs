@@ -1,11 +1,25 @@
 //! Async synchronisation primitives (crate docs written below).
-#![forbid(unsafe_code)]
 
+mod barrier;
+mod condition;
+mod event;
+mod mutex;
+mod rwlock;
 mod semaphore;
-mod waitlist;
 #[cfg(test)]
 mod test_util;
+mod waitlist;
 
+pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
+pub use condition::Condition;
+pub use event::{Event, EventWait};
+pub use mutex::{
+    Lock, LockFuture, LockOwnedFuture, Mutex, MutexGuard, OwnedMutexGuard, TryLockError,
+};
+pub use rwlock::{
+    OwnedReadFuture, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, OwnedWriteFuture, ReadFuture,
+    RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockRwError, WriteFuture,
+};
 pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, BoundExceeded, BoundedSemaphore, OwnedSemaphorePermit,
     Semaphore, SemaphorePermit, TryAcquireError,
