@@ -4,6 +4,7 @@ mod barrier;
 mod condition;
 mod event;
 mod mutex;
+mod queue;
 mod rwlock;
 mod semaphore;
 #[cfg(test)]
@@ -15,6 +16,10 @@ pub use condition::Condition;
 pub use event::{Event, EventWait};
 pub use mutex::{
     Lock, LockFuture, LockOwnedFuture, Mutex, MutexGuard, OwnedMutexGuard, TryLockError,
+};
+pub use queue::{
+    Fifo, GenericQueue, Get, Join, Lifo, LifoQueue, Priority, PriorityQueue, Put, Queue, QueueOrder, QueueShutdown,
+    QueueStream, TaskDoneError, TryGetError, TryPutError,
 };
 pub use rwlock::{
     OwnedReadFuture, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, OwnedWriteFuture, ReadFuture,

@@ -63,12 +63,9 @@ impl<T: Default> WaitList<T> {
     }
 
     /// Number of waiters still queued (not yet notified).
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.linked
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.linked == 0
     }
 
     fn alloc(&mut self, data: T, waker: Option<Waker>) -> u32 {
@@ -153,10 +150,6 @@ impl<T: Default> WaitList<T> {
         self.slot(key).notified
     }
 
-    pub(crate) fn data(&self, key: Key) -> &T {
-        &self.slot(key).data
-    }
-
     /// Stores the waker to use when this waiter is notified (cloning only if
     /// it changed since the last poll).
     pub(crate) fn set_waker(&mut self, key: Key, waker: &Waker) {
@@ -195,22 +188,6 @@ impl<T: Default> WaitList<T> {
     /// collects its waker. Returns `false` if no one was waiting.
     pub(crate) fn notify_front(&mut self, data: T, wakes: &mut WakeList) -> bool {
         let idx = self.head;
-        if idx == NIL {
-            return false;
-        }
-        self.unlink(idx);
-        let s = &mut self.slots[idx as usize];
-        s.notified = true;
-        s.data = data;
-        if let Some(w) = s.waker.take() {
-            wakes.push(w);
-        }
-        true
-    }
-
-    /// Unlinks the last queued waiter (newest), like [`notify_front`](Self::notify_front).
-    pub(crate) fn notify_back(&mut self, data: T, wakes: &mut WakeList) -> bool {
-        let idx = self.tail;
         if idx == NIL {
             return false;
         }
@@ -289,7 +266,6 @@ mod tests {
         Push,
         Remove(usize),
         NotifyFront,
-        NotifyBack,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -297,7 +273,6 @@ mod tests {
             3 => Just(Op::Push),
             2 => (0usize..16).prop_map(Op::Remove),
             1 => Just(Op::NotifyFront),
-            1 => Just(Op::NotifyBack),
         ]
     }
 
@@ -336,11 +311,6 @@ mod tests {
                         let exp = model_queue.pop_front();
                         prop_assert_eq!(list.front().copied(), exp);
                         prop_assert_eq!(list.notify_front(0, &mut wakes), exp.is_some());
-                        notified.extend(exp);
-                    }
-                    Op::NotifyBack => {
-                        let exp = model_queue.pop_back();
-                        prop_assert_eq!(list.notify_back(0, &mut wakes), exp.is_some());
                         notified.extend(exp);
                     }
                 }
