@@ -81,7 +81,10 @@ impl TaskMeta {
     /// Metadata for a task spawned at the caller's location, with no name.
     #[track_caller]
     pub fn here() -> TaskMeta {
-        TaskMeta { name: None, location: Location::caller() }
+        TaskMeta {
+            name: None,
+            location: Location::caller(),
+        }
     }
 
     /// Metadata for a task spawned at `location`.
@@ -91,7 +94,10 @@ impl TaskMeta {
     /// assert!(m.name().is_none());
     /// ```
     pub fn at(location: &'static Location<'static>) -> TaskMeta {
-        TaskMeta { name: None, location }
+        TaskMeta {
+            name: None,
+            location,
+        }
     }
 
     /// Gives the task a name, shown in debug output and panics.

@@ -80,7 +80,11 @@ impl Barrier {
     pub fn new(n: usize) -> Self {
         Barrier {
             n: n.max(1),
-            state: Mutex::new(State { arrived: 0, generation: 0, waiters: WaitList::new() }),
+            state: Mutex::new(State {
+                arrived: 0,
+                generation: 0,
+                waiters: WaitList::new(),
+            }),
         }
     }
 
@@ -119,7 +123,10 @@ impl Barrier {
     /// });
     /// ```
     pub fn wait(&self) -> BarrierWait<'_> {
-        BarrierWait { barrier: self, key: None }
+        BarrierWait {
+            barrier: self,
+            key: None,
+        }
     }
 }
 
@@ -194,9 +201,18 @@ mod tests {
         assert!(poll_once(&mut a, &w.waker()).is_pending());
         drop(a);
         let mut c = Box::pin(b.wait());
-        assert!(poll_once(&mut c, &w.waker()).is_pending(), "round must still need two");
+        assert!(
+            poll_once(&mut c, &w.waker()).is_pending(),
+            "round must still need two"
+        );
         let mut d = Box::pin(b.wait());
-        assert_eq!(poll_once(&mut d, &w.waker()), Poll::Ready(BarrierWaitResult(true)));
-        assert_eq!(poll_once(&mut c, &w.waker()), Poll::Ready(BarrierWaitResult(false)));
+        assert_eq!(
+            poll_once(&mut d, &w.waker()),
+            Poll::Ready(BarrierWaitResult(true))
+        );
+        assert_eq!(
+            poll_once(&mut c, &w.waker()),
+            Poll::Ready(BarrierWaitResult(false))
+        );
     }
 }

@@ -46,7 +46,9 @@ pub struct Condition<T: ?Sized> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Condition<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Condition").field("mutex", &&self.mutex).finish()
+        f.debug_struct("Condition")
+            .field("mutex", &&self.mutex)
+            .finish()
     }
 }
 
@@ -64,7 +66,10 @@ impl<T> Condition<T> {
     /// assert!(!c.mutex().is_locked());
     /// ```
     pub const fn new(value: T) -> Self {
-        Condition { waiters: StdMutex::new(WaitList::new()), mutex: Mutex::new(value) }
+        Condition {
+            waiters: StdMutex::new(WaitList::new()),
+            mutex: Mutex::new(value),
+        }
     }
 
     /// Consumes the condition, returning the value.
@@ -142,12 +147,18 @@ impl<T: ?Sized> Condition<T> {
             "Condition::wait called with a guard of another mutex"
         );
         let key = lock(&self.waiters).push_back((), None);
-        let mut notified = Notified { cond: self, key: Some(key) };
+        let mut notified = Notified {
+            cond: self,
+            key: Some(key),
+        };
         drop(guard);
         (&mut notified).await;
         // From here the notification is ours; if we are dropped before we
         // hold the lock again, hand it to someone else.
-        let mut pass_on = PassOn { cond: self, armed: true };
+        let mut pass_on = PassOn {
+            cond: self,
+            armed: true,
+        };
         let guard = self.mutex.lock().await;
         pass_on.armed = false;
         guard
@@ -238,7 +249,9 @@ impl<T: ?Sized> Future for Notified<'_, T> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(key) = self.key else { return Poll::Ready(()) };
+        let Some(key) = self.key else {
+            return Poll::Ready(());
+        };
         let mut list = lock(&self.cond.waiters);
         if list.is_notified(key) {
             list.remove(key);

@@ -34,7 +34,9 @@ pub struct Event {
 
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event").field("is_set", &self.is_set()).finish()
+        f.debug_struct("Event")
+            .field("is_set", &self.is_set())
+            .finish()
     }
 }
 
@@ -52,7 +54,10 @@ impl Event {
     /// assert!(!READY.is_set());
     /// ```
     pub const fn new() -> Self {
-        Event { flag: AtomicBool::new(false), waiters: Mutex::new(WaitList::new()) }
+        Event {
+            flag: AtomicBool::new(false),
+            waiters: Mutex::new(WaitList::new()),
+        }
     }
 
     /// Whether the event is set.
@@ -107,7 +112,10 @@ impl Event {
     /// futures_lite::future::block_on(ev.wait());
     /// ```
     pub fn wait(&self) -> EventWait<'_> {
-        EventWait { event: self, key: None }
+        EventWait {
+            event: self,
+            key: None,
+        }
     }
 }
 

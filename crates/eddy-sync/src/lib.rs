@@ -3,7 +3,9 @@
 mod barrier;
 mod condition;
 mod event;
+pub mod mpsc;
 mod mutex;
+pub mod oneshot;
 mod queue;
 mod rwlock;
 mod semaphore;
@@ -18,8 +20,8 @@ pub use mutex::{
     Lock, LockFuture, LockOwnedFuture, Mutex, MutexGuard, OwnedMutexGuard, TryLockError,
 };
 pub use queue::{
-    Fifo, GenericQueue, Get, Join, Lifo, LifoQueue, Priority, PriorityQueue, Put, Queue, QueueOrder, QueueShutdown,
-    QueueStream, TaskDoneError, TryGetError, TryPutError,
+    Fifo, GenericQueue, Get, Join, Lifo, LifoQueue, Priority, PriorityQueue, Put, Queue,
+    QueueOrder, QueueShutdown, QueueStream, TaskDoneError, TryGetError, TryPutError,
 };
 pub use rwlock::{
     OwnedReadFuture, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, OwnedWriteFuture, ReadFuture,

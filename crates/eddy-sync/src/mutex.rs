@@ -89,7 +89,10 @@ impl<T> Mutex<T> {
     /// assert!(!M.is_locked());
     /// ```
     pub const fn new(value: T) -> Self {
-        Mutex { sem: RawSemaphore::new(1), data: UnsafeCell::new(value) }
+        Mutex {
+            sem: RawSemaphore::new(1),
+            data: UnsafeCell::new(value),
+        }
     }
 
     /// Consumes the mutex, returning the value.
@@ -121,7 +124,10 @@ impl<T: ?Sized> Mutex<T> {
     /// });
     /// ```
     pub fn lock(&self) -> LockFuture<'_, T> {
-        LockFuture { mutex: self, st: AcquireState::new(1) }
+        LockFuture {
+            mutex: self,
+            st: AcquireState::new(1),
+        }
     }
 
     /// Takes the lock if it is free and nobody is queued.
@@ -158,7 +164,10 @@ impl<T: ?Sized> Mutex<T> {
     /// });
     /// ```
     pub fn lock_owned(self: Arc<Self>) -> LockOwnedFuture<T> {
-        LockOwnedFuture { mutex: Some(self), st: AcquireState::new(1) }
+        LockOwnedFuture {
+            mutex: Some(self),
+            st: AcquireState::new(1),
+        }
     }
 
     /// Owned flavour of [`try_lock`](Self::try_lock).
@@ -279,12 +288,15 @@ impl<T: ?Sized> Future for LockOwnedFuture<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let mutex = this.mutex.as_ref().expect("LockOwnedFuture polled after completion");
+        let mutex = this
+            .mutex
+            .as_ref()
+            .expect("LockOwnedFuture polled after completion");
         match mutex.sem.poll_acquire(&mut this.st, cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(_) => {
-                Poll::Ready(OwnedMutexGuard { mutex: this.mutex.take().expect("checked above") })
-            }
+            Poll::Ready(_) => Poll::Ready(OwnedMutexGuard {
+                mutex: this.mutex.take().expect("checked above"),
+            }),
         }
     }
 }

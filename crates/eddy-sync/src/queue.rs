@@ -565,7 +565,11 @@ impl<T, S: QueueOrder<T>> GenericQueue<T, S> {
     /// });
     /// ```
     pub fn put(&self, item: T) -> Put<'_, T, S> {
-        Put { queue: self, item: Some(item), key: None }
+        Put {
+            queue: self,
+            item: Some(item),
+            key: None,
+        }
     }
 
     /// Removes and returns the next item, waiting while the queue is empty.
@@ -588,7 +592,10 @@ impl<T, S: QueueOrder<T>> GenericQueue<T, S> {
     /// });
     /// ```
     pub fn get(&self) -> Get<'_, T, S> {
-        Get { queue: self, key: None }
+        Get {
+            queue: self,
+            key: None,
+        }
     }
 
     /// Marks one item taken from the queue as processed.
@@ -635,7 +642,10 @@ impl<T, S: QueueOrder<T>> GenericQueue<T, S> {
     /// });
     /// ```
     pub fn join(&self) -> Join<'_, T, S> {
-        Join { queue: self, key: None }
+        Join {
+            queue: self,
+            key: None,
+        }
     }
 
     /// Shuts the queue down (Python 3.13's `shutdown()`): further puts fail,
@@ -708,10 +718,18 @@ impl<T, S: QueueOrder<T>> GenericQueue<T, S> {
     /// });
     /// ```
     pub fn stream(&self) -> QueueStream<'_, T, S> {
-        QueueStream { queue: self, key: None, done: false }
+        QueueStream {
+            queue: self,
+            key: None,
+            done: false,
+        }
     }
 
-    fn poll_get(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<Result<T, QueueShutdown>> {
+    fn poll_get(
+        &self,
+        key: &mut Option<Key>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, QueueShutdown>> {
         let mut wakes = WakeList::new();
         let r = {
             let mut s = lock(&self.state);
@@ -904,7 +922,9 @@ pub struct QueueStream<'a, T, S: QueueOrder<T>> {
 
 impl<T, S: QueueOrder<T>> fmt::Debug for QueueStream<'_, T, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QueueStream").field("done", &self.done).finish_non_exhaustive()
+        f.debug_struct("QueueStream")
+            .field("done", &self.done)
+            .finish_non_exhaustive()
     }
 }
 
@@ -966,8 +986,14 @@ mod tests {
         assert!(poll_once(&mut p, &w.waker()).is_pending());
         q.shutdown_immediate();
         // `g` was woken by the put, but the item was discarded.
-        assert_eq!(poll_once(&mut g, &w.waker()), Poll::Ready(Err(QueueShutdown(()))));
-        assert_eq!(poll_once(&mut p, &w.waker()), Poll::Ready(Err(QueueShutdown(2))));
+        assert_eq!(
+            poll_once(&mut g, &w.waker()),
+            Poll::Ready(Err(QueueShutdown(())))
+        );
+        assert_eq!(
+            poll_once(&mut p, &w.waker()),
+            Poll::Ready(Err(QueueShutdown(2)))
+        );
     }
 
     #[test]

@@ -71,7 +71,10 @@ impl<T> RwLock<T> {
     /// assert_eq!(*CONFIG.try_read().unwrap(), 1);
     /// ```
     pub const fn new(value: T) -> Self {
-        RwLock { sem: RawSemaphore::new(MAX_READERS), data: UnsafeCell::new(value) }
+        RwLock {
+            sem: RawSemaphore::new(MAX_READERS),
+            data: UnsafeCell::new(value),
+        }
     }
 
     /// Consumes the lock, returning the value.
@@ -99,7 +102,10 @@ impl<T: ?Sized> RwLock<T> {
     /// });
     /// ```
     pub fn read(&self) -> ReadFuture<'_, T> {
-        ReadFuture { lock: self, st: AcquireState::new(1) }
+        ReadFuture {
+            lock: self,
+            st: AcquireState::new(1),
+        }
     }
 
     /// Waits for exclusive access. Cancel safety as [`read`](Self::read).
@@ -112,7 +118,10 @@ impl<T: ?Sized> RwLock<T> {
     /// });
     /// ```
     pub fn write(&self) -> WriteFuture<'_, T> {
-        WriteFuture { lock: self, st: AcquireState::new(MAX_READERS) }
+        WriteFuture {
+            lock: self,
+            st: AcquireState::new(MAX_READERS),
+        }
     }
 
     /// Shared access without waiting.
@@ -146,7 +155,9 @@ impl<T: ?Sized> RwLock<T> {
     /// assert!(l.try_write().is_ok());
     /// ```
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockRwError> {
-        self.sem.try_acquire(MAX_READERS).map_err(|_| TryLockRwError(()))?;
+        self.sem
+            .try_acquire(MAX_READERS)
+            .map_err(|_| TryLockRwError(()))?;
         Ok(RwLockWriteGuard { lock: self })
     }
 
@@ -162,7 +173,10 @@ impl<T: ?Sized> RwLock<T> {
     /// });
     /// ```
     pub fn read_owned(self: Arc<Self>) -> OwnedReadFuture<T> {
-        OwnedReadFuture { lock: Some(self), st: AcquireState::new(1) }
+        OwnedReadFuture {
+            lock: Some(self),
+            st: AcquireState::new(1),
+        }
     }
 
     /// Exclusive access through an `Arc`. Cancel safety as
@@ -178,7 +192,10 @@ impl<T: ?Sized> RwLock<T> {
     /// });
     /// ```
     pub fn write_owned(self: Arc<Self>) -> OwnedWriteFuture<T> {
-        OwnedWriteFuture { lock: Some(self), st: AcquireState::new(MAX_READERS) }
+        OwnedWriteFuture {
+            lock: Some(self),
+            st: AcquireState::new(MAX_READERS),
+        }
     }
 
     /// Mutable access without locking.

@@ -44,8 +44,14 @@ impl AcquireState {
 
 impl RawSemaphore {
     pub(crate) const fn new(permits: usize) -> Self {
-        assert!(permits <= Semaphore::MAX_PERMITS, "permit count exceeds Semaphore::MAX_PERMITS");
-        RawSemaphore { state: AtomicUsize::new(permits << SHIFT), waiters: Mutex::new(WaitList::new()) }
+        assert!(
+            permits <= Semaphore::MAX_PERMITS,
+            "permit count exceeds Semaphore::MAX_PERMITS"
+        );
+        RawSemaphore {
+            state: AtomicUsize::new(permits << SHIFT),
+            waiters: Mutex::new(WaitList::new()),
+        }
     }
 
     pub(crate) fn available(&self) -> usize {
@@ -112,9 +118,15 @@ impl RawSemaphore {
             if s & WAITERS != 0 {
                 break;
             }
-            let (new, taken) =
-                if (s >> SHIFT) >= st.n { (s - (st.n << SHIFT), true) } else { (s | WAITERS, false) };
-            match self.state.compare_exchange(s, new, Ordering::AcqRel, Ordering::Acquire) {
+            let (new, taken) = if (s >> SHIFT) >= st.n {
+                (s - (st.n << SHIFT), true)
+            } else {
+                (s | WAITERS, false)
+            };
+            match self
+                .state
+                .compare_exchange(s, new, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) if taken => return Poll::Ready(Ok(())),
                 Ok(_) => break,
                 Err(actual) => s = actual,
@@ -326,7 +338,9 @@ impl Semaphore {
     /// assert_eq!(LIMIT.available_permits(), 8);
     /// ```
     pub const fn new(permits: usize) -> Self {
-        Semaphore { raw: RawSemaphore::new(permits) }
+        Semaphore {
+            raw: RawSemaphore::new(permits),
+        }
     }
 
     /// Free permits right now.
@@ -394,7 +408,10 @@ impl Semaphore {
     /// });
     /// ```
     pub fn acquire_many(&self, n: u32) -> Acquire<'_> {
-        Acquire { sem: self, st: AcquireState::new(n as usize) }
+        Acquire {
+            sem: self,
+            st: AcquireState::new(n as usize),
+        }
     }
 
     /// Takes one permit without waiting.
@@ -427,7 +444,10 @@ impl Semaphore {
     /// ```
     pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.raw.try_acquire(n as usize)?;
-        Ok(SemaphorePermit { sem: self, n: n as usize })
+        Ok(SemaphorePermit {
+            sem: self,
+            n: n as usize,
+        })
     }
 
     /// Waits for one permit, returning a permit that owns an `Arc` of the
@@ -466,7 +486,10 @@ impl Semaphore {
     /// });
     /// ```
     pub fn acquire_many_owned(self: Arc<Self>, n: u32) -> AcquireOwned {
-        AcquireOwned { sem: Some(self), st: AcquireState::new(n as usize) }
+        AcquireOwned {
+            sem: Some(self),
+            st: AcquireState::new(n as usize),
+        }
     }
 
     /// Owned flavour of [`try_acquire`](Self::try_acquire).
@@ -555,7 +578,10 @@ impl Future for AcquireOwned {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let sem = this.sem.as_ref().expect("AcquireOwned polled after completion");
+        let sem = this
+            .sem
+            .as_ref()
+            .expect("AcquireOwned polled after completion");
         match sem.raw.poll_acquire(&mut this.st, cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -617,7 +643,9 @@ impl SemaphorePermit<'_> {
 
 impl fmt::Debug for SemaphorePermit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SemaphorePermit").field("permits", &self.n).finish()
+        f.debug_struct("SemaphorePermit")
+            .field("permits", &self.n)
+            .finish()
     }
 }
 
@@ -683,7 +711,9 @@ impl OwnedSemaphorePermit {
 
 impl fmt::Debug for OwnedSemaphorePermit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnedSemaphorePermit").field("permits", &self.n).finish()
+        f.debug_struct("OwnedSemaphorePermit")
+            .field("permits", &self.n)
+            .finish()
     }
 }
 
@@ -758,7 +788,10 @@ impl BoundedSemaphore {
     /// assert_eq!(sem.bound(), 2);
     /// ```
     pub const fn new(permits: usize) -> Self {
-        BoundedSemaphore { sem: Semaphore::new(permits), bound: permits }
+        BoundedSemaphore {
+            sem: Semaphore::new(permits),
+            bound: permits,
+        }
     }
 
     /// The initial (maximum) count.
@@ -845,7 +878,11 @@ impl BoundedSemaphore {
         if self.sem.raw.release_bounded(n, self.bound) {
             Ok(())
         } else {
-            Err(BoundExceeded { bound: self.bound, available: self.available_permits(), released: n })
+            Err(BoundExceeded {
+                bound: self.bound,
+                available: self.available_permits(),
+                released: n,
+            })
         }
     }
 

@@ -59,7 +59,13 @@ impl<T: Default> Default for WaitList<T> {
 
 impl<T: Default> WaitList<T> {
     pub(crate) const fn new() -> Self {
-        WaitList { slots: Vec::new(), head: NIL, tail: NIL, free: NIL, linked: 0 }
+        WaitList {
+            slots: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            free: NIL,
+            linked: 0,
+        }
     }
 
     /// Number of waiters still queued (not yet notified).
@@ -111,7 +117,10 @@ impl<T: Default> WaitList<T> {
         }
         self.tail = idx;
         self.linked += 1;
-        Key { idx, generation: self.slots[idx as usize].generation }
+        Key {
+            idx,
+            generation: self.slots[idx as usize].generation,
+        }
     }
 
     fn unlink(&mut self, idx: u32) {
@@ -136,13 +145,19 @@ impl<T: Default> WaitList<T> {
 
     fn slot(&self, key: Key) -> &Slot<T> {
         let s = &self.slots[key.idx as usize];
-        debug_assert!(s.occupied && s.generation == key.generation, "stale wait-list key");
+        debug_assert!(
+            s.occupied && s.generation == key.generation,
+            "stale wait-list key"
+        );
         s
     }
 
     fn slot_mut(&mut self, key: Key) -> &mut Slot<T> {
         let s = &mut self.slots[key.idx as usize];
-        debug_assert!(s.occupied && s.generation == key.generation, "stale wait-list key");
+        debug_assert!(
+            s.occupied && s.generation == key.generation,
+            "stale wait-list key"
+        );
         s
     }
 
@@ -227,7 +242,10 @@ pub(crate) struct WakeList {
 
 impl WakeList {
     pub(crate) fn new() -> Self {
-        WakeList { wakers: Default::default(), len: 0 }
+        WakeList {
+            wakers: Default::default(),
+            len: 0,
+        }
     }
 
     pub(crate) fn push(&mut self, w: Waker) {
