@@ -226,7 +226,7 @@ mod tests {
     fn cancelled_initialiser_lets_the_next_one_run() {
         let cell = OnceCell::new();
         let w = CountingWaker::new();
-        let mut first = Box::pin(cell.get_or_init(|| std::future::pending::<u32>()));
+        let mut first = Box::pin(cell.get_or_init(std::future::pending::<u32>));
         assert!(poll_once(&mut first, &w.waker()).is_pending());
         let mut second = Box::pin(cell.get_or_init(|| async { 2 }));
         assert!(poll_once(&mut second, &w.waker()).is_pending());
