@@ -62,7 +62,11 @@ impl Model {
 
 fn run(initial: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let sem = Semaphore::new(initial);
-    let mut model = Model { avail: initial, closed: false, queue: VecDeque::new() };
+    let mut model = Model {
+        avail: initial,
+        closed: false,
+        queue: VecDeque::new(),
+    };
     let mut held: Vec<SemaphorePermit<'_>> = Vec::new();
     // Index = waiter id; `None` once finished or dropped.
     let mut tasks: Vec<Option<Task<Acquire<'_>>>> = Vec::new();
@@ -71,7 +75,8 @@ fn run(initial: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
     for op in ops {
         match op {
             Op::TryAcquire(n) => {
-                let expect = !model.closed && (n == 0 || (model.queue.is_empty() && model.avail >= n as usize));
+                let expect = !model.closed
+                    && (n == 0 || (model.queue.is_empty() && model.avail >= n as usize));
                 match sem.try_acquire_many(n) {
                     Ok(p) => {
                         prop_assert!(expect, "try_acquire({n}) succeeded against the model");
@@ -83,7 +88,8 @@ fn run(initial: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Acquire(n) => {
                 let mut t = Task::new(sem.acquire_many(n));
-                let immediate = model.closed || n == 0 || (model.queue.is_empty() && model.avail >= n as usize);
+                let immediate =
+                    model.closed || n == 0 || (model.queue.is_empty() && model.avail >= n as usize);
                 match t.poll() {
                     Poll::Ready(Ok(p)) => {
                         prop_assert!(immediate && !model.closed);
@@ -129,7 +135,9 @@ fn run(initial: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::RunWoken => {
                 for id in 0..tasks.len() {
-                    let Some(t) = tasks[id].as_mut() else { continue };
+                    let Some(t) = tasks[id].as_mut() else {
+                        continue;
+                    };
                     let (n, st) = states[id].unwrap();
                     // Woken exactly when the model says it was served.
                     prop_assert_eq!(t.woken(), st != WState::Queued, "waiter {} in {:?}", id, st);

@@ -29,7 +29,11 @@ pub struct Task<F: Future> {
 
 impl<F: Future> Task<F> {
     pub fn new(fut: F) -> Self {
-        Task { fut: Box::pin(fut), counter: Arc::default(), seen: 0 }
+        Task {
+            fut: Box::pin(fut),
+            counter: Arc::default(),
+            seen: 0,
+        }
     }
 
     /// Polls once, unconditionally (as a spawn does).
