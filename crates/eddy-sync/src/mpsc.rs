@@ -123,6 +123,9 @@ impl<T> Chan<T> {
         {
             let mut s = lock(&self.state);
             s.rx_closed = true;
+            if let Some(w) = s.rx_waker.take() {
+                wakes.push(w);
+            }
             s.send_waiters.notify_all((), &mut wakes);
             s.close_waiters.notify_all((), &mut wakes);
         }
