@@ -18,12 +18,14 @@ const CLOSED_GRANT: usize = usize::MAX;
 /// The engine shared by `Semaphore`, `Mutex`, `RwLock` and `CapacityLimiter`.
 ///
 /// `state` packs the free permits (`<< SHIFT`) with two flags. While
-/// `WAITERS` is clear the permit count is changed by lock-free CAS (the
-/// uncontended fast path: one CAS to acquire, one to release). While it is
-/// set, the count is changed only under the `waiters` lock, which is how
+/// `WAITERS` is clear, permits are taken by lock-free CAS (the uncontended
+/// fast path: one CAS to acquire, one `fetch_add` to release). While it is
+/// set, permits are only *taken* under the `waiters` lock, which is how
 /// first-in first-out order is kept: a newcomer sees `WAITERS` and queues
-/// behind the existing waiters instead of barging in. `WAITERS` is set iff
-/// the list holds a queued waiter; both change together under the lock.
+/// behind the existing waiters instead of barging in. Releases may still add
+/// permits lock-free; a releaser that saw `WAITERS` then runs the grant loop
+/// under the lock. `WAITERS` is set iff the list holds a queued waiter; both
+/// change together under the lock.
 pub(crate) struct RawSemaphore {
     state: AtomicUsize,
     waiters: Mutex<WaitList<usize>>,
@@ -214,11 +216,34 @@ impl RawSemaphore {
         true
     }
 
+    /// Unbounded release: one `fetch_add` when nobody waits. Adding while
+    /// `WAITERS` is set (without the lock) is safe because the releaser then
+    /// takes the lock and runs the grant loop itself: whichever of it and a
+    /// concurrent lock holder runs `grant_locked` last sees the permits.
     pub(crate) fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
         assert!(
-            self.release_bounded(n, Semaphore::MAX_PERMITS),
+            n <= Semaphore::MAX_PERMITS,
             "semaphore permit count would exceed Semaphore::MAX_PERMITS"
         );
+        // `MAX_PERMITS << SHIFT` leaves the top bit free, so this cannot wrap
+        // before the check below catches it.
+        let prev = self.state.fetch_add(n << SHIFT, Ordering::AcqRel);
+        if (prev >> SHIFT) + n > Semaphore::MAX_PERMITS {
+            self.state.fetch_sub(n << SHIFT, Ordering::AcqRel);
+            panic!("semaphore permit count would exceed Semaphore::MAX_PERMITS");
+        }
+        if prev & WAITERS == 0 {
+            return;
+        }
+        let mut wakes = WakeList::new();
+        {
+            let mut list = lock(&self.waiters);
+            self.grant_locked(&mut list, &mut wakes);
+        }
+        wakes.wake_all();
     }
 
     pub(crate) fn close(&self) {
