@@ -156,6 +156,6 @@ pub use rwlock::{
     RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockRwError, WriteFuture,
 };
 pub use semaphore::{
-    Acquire, AcquireError, AcquireOwned, BoundExceeded, BoundedSemaphore, OwnedSemaphorePermit,
-    Semaphore, SemaphorePermit, TryAcquireError,
+    Acquire, AcquireError, AcquireOwned, BoundExceeded, BoundedAcquire, BoundedSemaphore,
+    BoundedSemaphorePermit, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };

@@ -177,45 +177,6 @@ impl RawSemaphore {
         }
     }
 
-    /// Returns `n` permits; `max` bounds the resulting free count (for
-    /// `BoundedSemaphore`). Returns `false`, changing nothing, if it would
-    /// exceed `max`.
-    pub(crate) fn release_bounded(&self, n: usize, max: usize) -> bool {
-        if n == 0 {
-            return true;
-        }
-        let mut s = self.state.load(Ordering::Relaxed);
-        loop {
-            if s & WAITERS != 0 {
-                break;
-            }
-            let free = s >> SHIFT;
-            if free.checked_add(n).is_none_or(|total| total > max) {
-                return false;
-            }
-            match self.state.compare_exchange_weak(
-                s,
-                s + (n << SHIFT),
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(actual) => s = actual,
-            }
-        }
-        let mut wakes = WakeList::new();
-        {
-            let mut list = lock(&self.waiters);
-            let free = self.available();
-            if free.checked_add(n).is_none_or(|total| total > max) {
-                return false;
-            }
-            self.release_locked(&mut list, n, &mut wakes);
-        }
-        wakes.wake_all();
-        true
-    }
-
     /// Unbounded release: one `fetch_add` when nobody waits. Adding while
     /// `WAITERS` is set (without the lock) is safe because the releaser then
     /// takes the lock and runs the grant loop itself: whichever of it and a
@@ -749,19 +710,20 @@ impl Drop for OwnedSemaphorePermit {
 }
 
 /// Releasing would push a [`BoundedSemaphore`] above its initial count
-/// (asyncio raises `ValueError` here).
+/// (asyncio raises `ValueError` here): more permits were released by hand
+/// than were taken and [`forget`](BoundedSemaphorePermit::forget)-ed.
 ///
 /// ```
 /// let sem = eddy_sync::BoundedSemaphore::new(1);
 /// let err = sem.release(1).unwrap_err();
-/// assert_eq!(err.bound, 1);
+/// assert_eq!((err.bound, err.forgotten, err.released), (1, 0, 1));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BoundExceeded {
     /// The semaphore's initial (maximum) count.
     pub bound: usize,
-    /// Permits free at the time of the failed release.
-    pub available: usize,
+    /// Permits taken and forgotten, which a release may hand back.
+    pub forgotten: usize,
     /// Permits the release tried to add.
     pub released: usize,
 }
@@ -770,21 +732,24 @@ impl fmt::Display for BoundExceeded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "BoundedSemaphore released too many times: {} free + {} released > bound {}",
-            self.available, self.released, self.bound
+            "BoundedSemaphore released too many times: releasing {} with only {} forgotten \
+             would exceed the bound {}",
+            self.released, self.forgotten, self.bound
         )
     }
 }
 
 impl std::error::Error for BoundExceeded {}
 
-/// A semaphore whose free count may never exceed its initial value
-/// (asyncio's `BoundedSemaphore`).
+/// A semaphore whose count can never exceed its initial value (asyncio's
+/// `BoundedSemaphore`).
 ///
-/// Permits taken through [`acquire`](Self::acquire) are RAII and can never
-/// over-release; the bound guards the manual path: permits
-/// [`forget`](SemaphorePermit::forget)-ed and later handed back with
-/// [`release`](Self::release).
+/// Permits are RAII ([`BoundedSemaphorePermit`]) and cannot over-release on
+/// their own. The bound guards the manual path: a permit
+/// [`forget`](BoundedSemaphorePermit::forget)-ed (asyncio's bare
+/// `acquire()`) may later be handed back with [`release`](Self::release);
+/// releasing more than was forgotten is the typed error [`BoundExceeded`],
+/// and nothing changes.
 ///
 /// ```
 /// futures_lite::future::block_on(async {
@@ -792,12 +757,15 @@ impl std::error::Error for BoundExceeded {}
 ///     sem.acquire().await.unwrap().forget();
 ///     sem.release(1).unwrap();
 ///     assert!(sem.release(1).is_err());
+///     assert_eq!(sem.available_permits(), 1);
 /// });
 /// ```
 #[derive(Debug)]
 pub struct BoundedSemaphore {
     sem: Semaphore,
     bound: usize,
+    /// Permits forgotten and not yet released by hand.
+    forgotten: AtomicUsize,
 }
 
 impl BoundedSemaphore {
@@ -816,6 +784,7 @@ impl BoundedSemaphore {
         BoundedSemaphore {
             sem: Semaphore::new(permits),
             bound: permits,
+            forgotten: AtomicUsize::new(0),
         }
     }
 
@@ -837,7 +806,8 @@ impl BoundedSemaphore {
         self.sem.available_permits()
     }
 
-    /// Waits for one permit; see [`Semaphore::acquire`] (same cancel safety).
+    /// Waits for one permit; see [`Semaphore::acquire`] (same FIFO order and
+    /// cancel safety: a dropped waiter passes on permits already assigned).
     ///
     /// # Errors
     ///
@@ -850,11 +820,12 @@ impl BoundedSemaphore {
     ///     assert_eq!(sem.available_permits(), 0);
     /// });
     /// ```
-    pub fn acquire(&self) -> Acquire<'_> {
-        self.sem.acquire()
+    pub fn acquire(&self) -> BoundedAcquire<'_> {
+        self.acquire_many(1)
     }
 
-    /// Waits for `n` permits; see [`Semaphore::acquire_many`].
+    /// Waits for `n` permits; see [`Semaphore::acquire_many`]. Cancel safety
+    /// as [`acquire`](Self::acquire).
     ///
     /// # Errors
     ///
@@ -867,8 +838,11 @@ impl BoundedSemaphore {
     ///     assert_eq!(p.num_permits(), 2);
     /// });
     /// ```
-    pub fn acquire_many(&self, n: u32) -> Acquire<'_> {
-        self.sem.acquire_many(n)
+    pub fn acquire_many(&self, n: u32) -> BoundedAcquire<'_> {
+        BoundedAcquire {
+            sem: self,
+            inner: self.sem.acquire_many(n),
+        }
     }
 
     /// Takes one permit without waiting.
@@ -882,16 +856,17 @@ impl BoundedSemaphore {
     /// let _p = sem.try_acquire().unwrap();
     /// assert!(sem.try_acquire().is_err());
     /// ```
-    pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        self.sem.try_acquire()
+    pub fn try_acquire(&self) -> Result<BoundedSemaphorePermit<'_>, TryAcquireError> {
+        self.sem.raw.try_acquire(1)?;
+        Ok(BoundedSemaphorePermit { sem: self, n: 1 })
     }
 
     /// Hands back `n` permits that were taken and forgotten.
     ///
     /// # Errors
     ///
-    /// [`BoundExceeded`] (and nothing changes) if the free count would exceed
-    /// [`bound`](Self::bound).
+    /// [`BoundExceeded`] (and nothing changes) if fewer than `n` permits are
+    /// forgotten, i.e. the count would exceed [`bound`](Self::bound).
     ///
     /// ```
     /// let sem = eddy_sync::BoundedSemaphore::new(2);
@@ -900,15 +875,27 @@ impl BoundedSemaphore {
     /// assert!(sem.release(1).is_ok());
     /// ```
     pub fn release(&self, n: usize) -> Result<(), BoundExceeded> {
-        if self.sem.raw.release_bounded(n, self.bound) {
-            Ok(())
-        } else {
-            Err(BoundExceeded {
-                bound: self.bound,
-                available: self.available_permits(),
-                released: n,
-            })
+        let mut forgotten = self.forgotten.load(Ordering::Acquire);
+        loop {
+            if forgotten < n {
+                return Err(BoundExceeded {
+                    bound: self.bound,
+                    forgotten,
+                    released: n,
+                });
+            }
+            match self.forgotten.compare_exchange_weak(
+                forgotten,
+                forgotten - n,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => forgotten = actual,
+            }
         }
+        self.sem.raw.release(n);
+        Ok(())
     }
 
     /// Closes the semaphore; see [`Semaphore::close`].
@@ -929,6 +916,83 @@ impl BoundedSemaphore {
     /// ```
     pub fn is_closed(&self) -> bool {
         self.sem.is_closed()
+    }
+}
+
+/// Future returned by [`BoundedSemaphore::acquire`]; dropping it gives up
+/// its place in the queue (passing on permits already assigned to it).
+#[must_use = "futures do nothing unless polled"]
+#[derive(Debug)]
+pub struct BoundedAcquire<'a> {
+    sem: &'a BoundedSemaphore,
+    inner: Acquire<'a>,
+}
+
+impl<'a> Future for BoundedAcquire<'a> {
+    type Output = Result<BoundedSemaphorePermit<'a>, AcquireError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let sem = self.sem;
+        Pin::new(&mut self.inner).poll(cx).map(|r| {
+            r.map(|p| {
+                let n = p.num_permits();
+                p.forget(); // ownership moves to the bounded permit
+                BoundedSemaphorePermit { sem, n }
+            })
+        })
+    }
+}
+
+/// Permits borrowed from a [`BoundedSemaphore`]; returned when dropped.
+///
+/// ```
+/// let sem = eddy_sync::BoundedSemaphore::new(1);
+/// drop(sem.try_acquire().unwrap());
+/// assert_eq!(sem.available_permits(), 1);
+/// ```
+#[must_use = "dropping a permit releases it at once"]
+pub struct BoundedSemaphorePermit<'a> {
+    sem: &'a BoundedSemaphore,
+    n: usize,
+}
+
+impl BoundedSemaphorePermit<'_> {
+    /// How many permits this guard holds.
+    ///
+    /// ```
+    /// let sem = eddy_sync::BoundedSemaphore::new(1);
+    /// assert_eq!(sem.try_acquire().unwrap().num_permits(), 1);
+    /// ```
+    pub fn num_permits(&self) -> usize {
+        self.n
+    }
+
+    /// Keeps the permits taken after the guard is gone; they may be handed
+    /// back later with [`BoundedSemaphore::release`].
+    ///
+    /// ```
+    /// let sem = eddy_sync::BoundedSemaphore::new(1);
+    /// sem.try_acquire().unwrap().forget();
+    /// assert_eq!(sem.available_permits(), 0);
+    /// sem.release(1).unwrap();
+    /// ```
+    pub fn forget(mut self) {
+        self.sem.forgotten.fetch_add(self.n, Ordering::AcqRel);
+        self.n = 0;
+    }
+}
+
+impl fmt::Debug for BoundedSemaphorePermit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedSemaphorePermit")
+            .field("permits", &self.n)
+            .finish()
+    }
+}
+
+impl Drop for BoundedSemaphorePermit<'_> {
+    fn drop(&mut self) {
+        self.sem.sem.raw.release(self.n);
     }
 }
 
@@ -973,6 +1037,24 @@ mod tests {
         assert_eq!(w.count(), 2, "b must be woken with a's permit");
         assert!(poll_once(&mut b, &w.waker()).is_ready());
         assert_eq!(sem.raw.waiters(), 0);
+    }
+
+    #[test]
+    fn bounded_release_cannot_exceed_bound_while_permits_are_held() {
+        let sem = BoundedSemaphore::new(2);
+        let held = sem.try_acquire().unwrap();
+        // One permit is held (not forgotten): releasing "for" it is refused,
+        // so the holder's drop cannot later push the count to 3.
+        assert!(sem.release(1).is_err());
+        drop(held);
+        assert_eq!(sem.available_permits(), 2);
+        let a = sem.try_acquire().unwrap();
+        let b = sem.try_acquire().unwrap();
+        a.forget();
+        b.forget();
+        assert_eq!(sem.release(2), Ok(()));
+        assert_eq!(sem.available_permits(), 2);
+        assert!(sem.release(1).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ fn send<T: Send>(_: &T) {}
 fn primitives_are_send_and_sync() {
     send_sync::<Semaphore>();
     send_sync::<BoundedSemaphore>();
+    send_sync::<BoundedSemaphorePermit<'static>>();
     send_sync::<SemaphorePermit<'static>>();
     send_sync::<OwnedSemaphorePermit>();
     send_sync::<Mutex<Vec<u8>>>();
@@ -48,6 +49,8 @@ fn waiting_futures_are_send() {
     let sem = Arc::new(Semaphore::new(1));
     send(&check(sem.acquire()));
     send(&check(sem.clone().acquire_owned()));
+    let bsem = BoundedSemaphore::new(1);
+    send(&check(bsem.acquire()));
     let m = Arc::new(Mutex::new(String::new()));
     send(&check(m.lock()));
     send(&check(m.clone().lock_owned()));
