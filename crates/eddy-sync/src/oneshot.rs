@@ -1,7 +1,8 @@
 //! A channel for a single value.
 //!
 //! [`channel`] makes a [`Sender`] / [`Receiver`] pair sharing one small
-//! allocation. The receiver is a `Future` of the value.
+//! allocation. The receiver is a `Future` of the value (and a `Stream` of at
+//! most one item).
 //!
 //! ```
 //! let (tx, rx) = eddy_sync::oneshot::channel();
@@ -14,6 +15,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+
+use futures_lite::Stream;
 
 use crate::waitlist::lock;
 
@@ -288,6 +291,26 @@ impl<T> Future for Receiver<T> {
                 Poll::Pending
             }
         }
+    }
+}
+
+/// The receiver as a `Stream` of at most one item: the value, then the end
+/// (also the end at once if the sender was dropped without sending).
+///
+/// ```
+/// use futures_lite::StreamExt;
+/// futures_lite::future::block_on(async {
+///     let (tx, rx) = eddy_sync::oneshot::channel();
+///     tx.send(1).unwrap();
+///     let all: Vec<i32> = rx.collect().await;
+///     assert_eq!(all, [1]);
+/// });
+/// ```
+impl<T> Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.poll(cx).map(Result::ok)
     }
 }
 

@@ -217,3 +217,106 @@ fn barrier_one_leader_per_round_across_threads() {
     }
     assert_eq!(leaders.load(Ordering::SeqCst), ROUNDS);
 }
+
+#[test]
+fn watch_receivers_see_monotonic_values_and_the_last_one() {
+    const N: u64 = 2_000;
+    let (tx, rx) = eddy_sync::watch::channel(0u64);
+    let readers: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let mut rx = rx.clone();
+            thread::spawn(move || {
+                block_on(async {
+                    let mut last = 0;
+                    while rx.changed().await.is_ok() {
+                        let v = *rx.borrow_and_update();
+                        assert!(v >= last, "watch went backwards");
+                        last = v;
+                    }
+                    // The sender is gone: the final value is visible.
+                    *rx.borrow()
+                })
+            })
+        })
+        .collect();
+    drop(rx);
+    for i in 1..=N {
+        tx.send_replace(i);
+    }
+    drop(tx);
+    for r in readers {
+        assert_eq!(r.join().unwrap(), N);
+    }
+}
+
+#[test]
+fn broadcast_every_receiver_gets_every_message_or_a_lag_count() {
+    const N: u64 = 3_000;
+    let (tx, rx) = eddy_sync::broadcast::channel::<u64>(16);
+    let readers: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let mut rx = rx.resubscribe();
+            thread::spawn(move || {
+                block_on(async {
+                    // Received + skipped must account for every message.
+                    let (mut got, mut skipped, mut last) = (0u64, 0u64, None);
+                    loop {
+                        match rx.recv().await {
+                            Ok(v) => {
+                                assert!(last.is_none_or(|l| v > l), "out of order");
+                                last = Some(v);
+                                got += 1;
+                            }
+                            Err(eddy_sync::broadcast::RecvError::Lagged(n)) => skipped += n,
+                            Err(eddy_sync::broadcast::RecvError::Closed) => break,
+                        }
+                    }
+                    got + skipped
+                })
+            })
+        })
+        .collect();
+    drop(rx);
+    for i in 0..N {
+        tx.send(i).unwrap();
+        if i % 64 == 0 {
+            thread::yield_now();
+        }
+    }
+    drop(tx);
+    for r in readers {
+        assert_eq!(r.join().unwrap(), N);
+    }
+}
+
+#[test]
+fn capacity_limiter_bounds_concurrency_across_threads() {
+    const K: usize = 2;
+    const M: usize = 500;
+    let lim = Arc::new(eddy_sync::CapacityLimiter::new(K));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (lim, inside) = (lim.clone(), inside.clone());
+            thread::spawn(move || {
+                let me = eddy_core::TaskId::next();
+                block_on(async {
+                    for i in 0..M {
+                        let token = lim.acquire_on_behalf_of(me).await.unwrap();
+                        assert!(inside.fetch_add(1, Ordering::SeqCst) < K);
+                        if i % 8 == 0 {
+                            yield_now().await;
+                        }
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        drop(token);
+                    }
+                })
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert!(lim.borrowers().is_empty());
+    assert_eq!(lim.available_tokens(), K);
+}
