@@ -54,7 +54,10 @@ fn main() -> ExitCode {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 fn ci() -> Result<(), String> {
@@ -65,7 +68,15 @@ fn ci() -> Result<(), String> {
     run("format", &["fmt", "--all", "--", "--check"], &[])?;
     run(
         "clippy",
-        &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
         &[],
     )?;
     run("tests", &["test", "--workspace", "--locked"], &[])?;
@@ -93,7 +104,11 @@ fn run(name: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
             .current_dir(root())
             .status()
             .map_err(|e| format!("could not run cargo: {e}"))?;
-        if status.success() { Ok(()) } else { Err(format!("cargo exited with {status}")) }
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("cargo exited with {status}"))
+        }
     })
 }
 
@@ -114,7 +129,9 @@ fn check_deps() -> Result<(), String> {
         serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
     let rules: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
     let mut problems = Vec::new();
-    let packages = meta["packages"].as_array().ok_or("cargo metadata: no packages")?;
+    let packages = meta["packages"]
+        .as_array()
+        .ok_or("cargo metadata: no packages")?;
     for pkg in packages {
         let name = pkg["name"].as_str().unwrap_or_default();
         let Some(allowed) = rules.get(name) else {

@@ -1,0 +1,2 @@
+//! Placeholder worker (replaced by the process-pool test worker).
+fn main() {}
