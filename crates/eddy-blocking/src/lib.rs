@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 mod job;
+mod oneshot;
+pub mod process;
 mod thread_pool;
 
 pub use job::{BlockingError, CancelToken, Cancelled, Job};

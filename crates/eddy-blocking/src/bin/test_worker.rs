@@ -1,2 +1,111 @@
-//! Placeholder worker (replaced by the process-pool test worker).
-fn main() {}
+//! The worker program the integration tests start (see `tests/process_pool.rs`).
+//!
+//! It registers jobs that succeed, misbehave in every way a worker can, or
+//! report on their own process. Run by hand it only prints what it is.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use eddy_blocking::process::{ProcessJob, Registry, worker_main_if_child};
+
+static INIT_VALUE: AtomicU64 = AtomicU64::new(0);
+
+fn echo(v: Vec<u8>) -> Vec<u8> {
+    v
+}
+fn add((a, b): (u64, u64)) -> u64 {
+    a.wrapping_add(b)
+}
+fn not(b: bool) -> bool {
+    !b
+}
+fn pid((): ()) -> u32 {
+    std::process::id()
+}
+fn panics(msg: String) -> u32 {
+    panic!("{msg}")
+}
+fn aborts((): ()) -> u32 {
+    std::process::abort()
+}
+fn exits(code: i32) -> u32 {
+    std::process::exit(code)
+}
+fn segfaults((): ()) -> u32 {
+    // std's SIGSEGV handler (for stack overflows) swallows the first
+    // signal that is not a guard-page fault and restores the default, so
+    // keep raising until the default action ends the process.
+    loop {
+        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::SEGV);
+    }
+}
+fn spins(ms: u64) -> u64 {
+    // Burns CPU (like a runaway job) instead of sleeping.
+    let t = std::time::Duration::from_millis(ms);
+    #[allow(clippy::disallowed_methods)] // the job measures its own run time
+    let start = std::time::Instant::now();
+    let mut x = 0u64;
+    while start.elapsed() < t {
+        x = x.wrapping_add(1);
+    }
+    x
+}
+fn big(n: u64) -> Vec<u8> {
+    vec![7; n as usize]
+}
+fn prints(s: String) -> String {
+    println!("this line must not corrupt the protocol: {s}");
+    s
+}
+fn init(v: u64) {
+    INIT_VALUE.store(v, Ordering::SeqCst);
+}
+fn init_value((): ()) -> u64 {
+    INIT_VALUE.load(Ordering::SeqCst)
+}
+fn init_fails(_: u64) {
+    panic!("initializer refuses")
+}
+
+/// The jobs, shared with the tests by name (they declare the same statics).
+static JOBS: (
+    ProcessJob<Vec<u8>, Vec<u8>>,
+    ProcessJob<(u64, u64), u64>,
+    ProcessJob<bool, bool>,
+    ProcessJob<(), u32>,
+    ProcessJob<String, u32>,
+) = (
+    ProcessJob::new("echo", echo),
+    ProcessJob::new("add", add),
+    ProcessJob::new("not", not),
+    ProcessJob::new("pid", pid),
+    ProcessJob::new("panics", panics),
+);
+static ABORTS: ProcessJob<(), u32> = ProcessJob::new("aborts", aborts);
+static EXITS: ProcessJob<i32, u32> = ProcessJob::new("exits", exits);
+static SEGFAULTS: ProcessJob<(), u32> = ProcessJob::new("segfaults", segfaults);
+static SPINS: ProcessJob<u64, u64> = ProcessJob::new("spins", spins);
+static BIG: ProcessJob<u64, Vec<u8>> = ProcessJob::new("big", big);
+static PRINTS: ProcessJob<String, String> = ProcessJob::new("prints", prints);
+static INIT: ProcessJob<u64, ()> = ProcessJob::new("init", init);
+static INIT_VALUE_JOB: ProcessJob<(), u64> = ProcessJob::new("init_value", init_value);
+static INIT_FAILS: ProcessJob<u64, ()> = ProcessJob::new("init_fails", init_fails);
+
+fn main() {
+    let registry = Registry::new()
+        .register(&JOBS.0)
+        .register(&JOBS.1)
+        .register(&JOBS.2)
+        .register(&JOBS.3)
+        .register(&JOBS.4)
+        .register(&ABORTS)
+        .register(&EXITS)
+        .register(&SEGFAULTS)
+        .register(&SPINS)
+        .register(&BIG)
+        .register(&PRINTS)
+        .register(&INIT)
+        .register(&INIT_VALUE_JOB)
+        .register(&INIT_FAILS);
+    worker_main_if_child(&registry);
+    println!("eddy-blocking test worker: started by eddy-blocking's tests as a process-pool worker");
+}
