@@ -21,24 +21,31 @@ static ABORTS: ProcessJob<(), u32> = ProcessJob::new("aborts", |()| 0);
 static EXITS: ProcessJob<i32, u32> = ProcessJob::new("exits", |_| 0);
 static SEGFAULTS: ProcessJob<(), u32> = ProcessJob::new("segfaults", |()| 0);
 static SPINS: ProcessJob<u64, u64> = ProcessJob::new("spins", |_| 0);
+static PID_AFTER: ProcessJob<u64, u32> = ProcessJob::new("pid_after", |_| 0);
 static BIG: ProcessJob<u64, Vec<u8>> = ProcessJob::new("big", |_| Vec::new());
 static PRINTS: ProcessJob<String, String> = ProcessJob::new("prints", |s| s);
 static INIT: ProcessJob<u64, ()> = ProcessJob::new("init", |_| ());
 static INIT_VALUE: ProcessJob<(), u64> = ProcessJob::new("init_value", |()| 0);
 static INIT_FAILS: ProcessJob<u64, ()> = ProcessJob::new("init_fails", |_| ());
+static NESTED: ProcessJob<(), String> = ProcessJob::new("nested", |()| String::new());
 // Not registered in the worker.
 static MISSING: ProcessJob<(), ()> = ProcessJob::new("missing", |()| ());
 // Registered as `fn(bool) -> bool`; sending a byte that is not 0/1 fails to decode.
 static NOT_AS_U8: ProcessJob<u8, bool> = ProcessJob::new("not", |_| false);
 
 fn builder(workers: usize) -> ProcessPoolBuilder {
-    ProcessPool::builder().workers(workers).program(env!("CARGO_BIN_EXE_eddy-blocking-test-worker"))
+    ProcessPool::builder()
+        .workers(workers)
+        .program(env!("CARGO_BIN_EXE_eddy-blocking-test-worker"))
 }
 
 fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(8), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(8),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -49,7 +56,9 @@ fn zombies_among(pids: &[u32]) -> Vec<u32> {
     pids.iter()
         .copied()
         .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
             // Fields after the command name (which may contain spaces).
             let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
             let mut f = rest.split_whitespace();
@@ -85,9 +94,11 @@ fn many_jobs_across_all_workers() {
             sums.push(r.await.unwrap());
         }
         let mut pids = std::collections::HashSet::new();
-        // Pid jobs issued together must land on both workers at some point.
-        for _ in 0..50 {
-            let (a, b) = (pool.run(&PID, ()), pool.run(&PID, ()));
+        // Two slow jobs issued together run on both workers at once (one
+        // worker would need the whole first job's time before the second).
+        for _ in 0..5 {
+            let (a, b) = (pool.run(&PID_AFTER, 150), pool.run(&PID_AFTER, 150));
+            pids.clear();
             pids.insert(a.await.unwrap());
             pids.insert(b.await.unwrap());
             if pids.len() == 2 {
@@ -106,8 +117,15 @@ fn panic_is_reported_and_worker_survives() {
     let pool = builder(1).build();
     let before = block_on(pool.run(&PID, ())).unwrap();
     let err = block_on(pool.run(&PANICS, "bad math".to_string())).unwrap_err();
-    assert!(matches!(&err, PoolError::Panicked(Some(m)) if m == "bad math"), "{err}");
-    assert_eq!(block_on(pool.run(&PID, ())).unwrap(), before, "same worker kept serving");
+    assert!(
+        matches!(&err, PoolError::Panicked(Some(m)) if m == "bad math"),
+        "{err}"
+    );
+    assert_eq!(
+        block_on(pool.run(&PID, ())).unwrap(),
+        before,
+        "same worker kept serving"
+    );
     assert_eq!(pool.workers_started(), 1);
 }
 
@@ -175,7 +193,9 @@ fn idle_worker_killed_from_outside_is_replaced() {
     let pid = block_on(pool.run(&PID, ())).unwrap();
     let target = rustix::process::Pid::from_raw(pid as i32).unwrap();
     rustix::process::kill_process(target, rustix::process::Signal::KILL).unwrap();
-    eventually("a replacement worker", || pool.workers_started() == 2 && !pool.worker_pids().is_empty());
+    eventually("a replacement worker", || {
+        pool.workers_started() == 2 && !pool.worker_pids().is_empty()
+    });
     // The job sent after the death is not blamed for it.
     let next = block_on(pool.run(&PID, ())).unwrap();
     assert_ne!(next, pid);
@@ -187,8 +207,12 @@ fn timeout_kills_and_replaces_the_worker() {
     let pool = builder(1).build();
     let pid = block_on(pool.run(&PID, ())).unwrap();
     let start = Instant::now();
-    let err = block_on(pool.run_with_timeout(&SPINS, 60_000, Duration::from_millis(100))).unwrap_err();
-    assert!(matches!(err, PoolError::Timeout(d) if d == Duration::from_millis(100)), "{err}");
+    let err =
+        block_on(pool.run_with_timeout(&SPINS, 60_000, Duration::from_millis(100))).unwrap_err();
+    assert!(
+        matches!(err, PoolError::Timeout(d) if d == Duration::from_millis(100)),
+        "{err}"
+    );
     assert!(start.elapsed() < Duration::from_secs(5));
     assert!(!alive(pid));
     assert!(zombies_among(&[pid]).is_empty());
@@ -198,7 +222,10 @@ fn timeout_kills_and_replaces_the_worker() {
 #[test]
 fn builder_timeout_applies_to_every_job() {
     let pool = builder(1).job_timeout(Duration::from_millis(100)).build();
-    assert!(matches!(block_on(pool.run(&SPINS, 60_000)), Err(PoolError::Timeout(_))));
+    assert!(matches!(
+        block_on(pool.run(&SPINS, 60_000)),
+        Err(PoolError::Timeout(_))
+    ));
     assert_eq!(block_on(pool.run(&ADD, (1, 2))).unwrap(), 3);
 }
 
@@ -232,7 +259,9 @@ fn cancelled_queued_job_never_starts() {
 #[test]
 fn max_tasks_per_child_recycles_workers() {
     let pool = builder(1).max_tasks_per_child(3).build();
-    let pids: Vec<u32> = (0..7).map(|_| block_on(pool.run(&PID, ())).unwrap()).collect();
+    let pids: Vec<u32> = (0..7)
+        .map(|_| block_on(pool.run(&PID, ())).unwrap())
+        .collect();
     assert_eq!(pids[0], pids[1]);
     assert_eq!(pids[1], pids[2]);
     assert_ne!(pids[2], pids[3]);
@@ -243,7 +272,11 @@ fn max_tasks_per_child_recycles_workers() {
 
 #[test]
 fn initializer_runs_in_each_worker() {
-    let pool = builder(1).max_tasks_per_child(2).initializer(&INIT, &41).unwrap().build();
+    let pool = builder(1)
+        .max_tasks_per_child(2)
+        .initializer(&INIT, &41)
+        .unwrap()
+        .build();
     for _ in 0..4 {
         assert_eq!(block_on(pool.run(&INIT_VALUE, ())).unwrap(), 41);
     }
@@ -254,22 +287,43 @@ fn initializer_runs_in_each_worker() {
 fn failing_initializer_is_a_typed_error() {
     let pool = builder(1).initializer(&INIT_FAILS, &0).unwrap().build();
     let err = block_on(pool.run(&ADD, (1, 1))).unwrap_err();
-    assert!(matches!(&err, PoolError::Initializer(inner) if matches!(**inner, PoolError::Panicked(_))), "{err}");
+    assert!(
+        matches!(&err, PoolError::Initializer(inner) if matches!(**inner, PoolError::Panicked(_))),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_input_is_typed_never_a_hang() {
     let pool = builder(1).max_frame(4096).build();
     let err = block_on(pool.run(&MISSING, ())).unwrap_err();
-    assert!(matches!(&err, PoolError::UnknownJob(n) if n == "missing"), "{err}");
+    assert!(
+        matches!(&err, PoolError::UnknownJob(n) if n == "missing"),
+        "{err}"
+    );
     let err = block_on(pool.run(&NOT_AS_U8, 5)).unwrap_err();
     assert!(matches!(err, PoolError::BadInput(_)), "{err}");
     let err = block_on(pool.run(&BIG, 10_000)).unwrap_err();
-    assert!(matches!(err, PoolError::OutputTooLarge { size: 10_002, limit: 4096 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            PoolError::OutputTooLarge {
+                size: 10_002,
+                limit: 4096
+            }
+        ),
+        "{err}"
+    );
     let err = block_on(pool.run(&ECHO, vec![0; 10_000])).unwrap_err();
-    assert!(matches!(err, PoolError::InputTooLarge { limit: 4096, .. }), "{err}");
+    assert!(
+        matches!(err, PoolError::InputTooLarge { limit: 4096, .. }),
+        "{err}"
+    );
     // All of those left the worker serving.
-    assert_eq!(block_on(pool.run(&ECHO, vec![1, 2, 3])).unwrap(), vec![1, 2, 3]);
+    assert_eq!(
+        block_on(pool.run(&ECHO, vec![1, 2, 3])).unwrap(),
+        vec![1, 2, 3]
+    );
     assert_eq!(pool.workers_started(), 1);
 }
 
@@ -282,12 +336,35 @@ fn stdout_output_from_jobs_does_not_corrupt_frames() {
 
 #[test]
 fn missing_program_is_a_spawn_error() {
-    let pool = ProcessPool::builder().workers(1).program("/nonexistent/eddy-worker").build();
-    assert!(matches!(block_on(pool.run(&ADD, (1, 1))), Err(PoolError::Spawn(_))));
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .program("/nonexistent/eddy-worker")
+        .build();
+    assert!(matches!(
+        block_on(pool.run(&ADD, (1, 1))),
+        Err(PoolError::Spawn(_))
+    ));
 }
 
 #[test]
-fn map_keeps_order_and_bounds_in_flight() {
+fn program_that_is_not_a_worker_is_a_spawn_error() {
+    let pool = ProcessPool::builder().workers(1).program("true").build();
+    let err = block_on(pool.run(&ADD, (1, 1))).unwrap_err();
+    assert!(matches!(err, PoolError::Spawn(_)), "{err}");
+    assert!(err.to_string().contains("worker_main_if_child"), "{err}");
+    // No respawn loop: one start for the eager attempt, one for the job.
+    assert!(pool.workers_started() <= 2);
+}
+
+#[test]
+fn pool_inside_a_worker_refuses_to_start_workers() {
+    let pool = builder(1).build();
+    let msg = block_on(pool.run(&NESTED, ())).unwrap();
+    assert!(msg.contains("inside a worker"), "{msg}");
+}
+
+#[test]
+fn map_keeps_order() {
     let pool = builder(2).build();
     let out = block_on(pool.map(&ADD, (0..30u64).map(|i| (i, i)), 3));
     let out: Vec<u64> = out.into_iter().map(Result::unwrap).collect();
@@ -299,7 +376,10 @@ fn map_reports_each_failure_in_place() {
     let pool = builder(2).build();
     let out = block_on(pool.map(&EXITS, [5, 6], 2));
     for (r, code) in out.iter().zip([5, 6]) {
-        assert!(matches!(r, Err(PoolError::WorkerDied { exit: Exit::Code(c), .. }) if *c == code), "{r:?}");
+        assert!(
+            matches!(r, Err(PoolError::WorkerDied { exit: Exit::Code(c), .. }) if *c == code),
+            "{r:?}"
+        );
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use eddy_blocking::process::{ProcessJob, Registry, worker_main_if_child};
+use eddy_blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
 
 static INIT_VALUE: AtomicU64 = AtomicU64::new(0);
 
@@ -35,7 +35,8 @@ fn segfaults((): ()) -> u32 {
     // signal that is not a guard-page fault and restores the default, so
     // keep raising until the default action ends the process.
     loop {
-        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::SEGV);
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::SEGV);
     }
 }
 fn spins(ms: u64) -> u64 {
@@ -49,12 +50,24 @@ fn spins(ms: u64) -> u64 {
     }
     x
 }
+fn pid_after(ms: u64) -> u32 {
+    spins(ms);
+    std::process::id()
+}
 fn big(n: u64) -> Vec<u8> {
     vec![7; n as usize]
 }
 fn prints(s: String) -> String {
     println!("this line must not corrupt the protocol: {s}");
     s
+}
+fn nested((): ()) -> String {
+    // A pool built inside a worker must refuse to start workers.
+    let pool = ProcessPool::new(1);
+    match futures_lite::future::block_on(pool.run(&PID, ())) {
+        Ok(pid) => format!("unexpectedly ran in {pid}"),
+        Err(e) => e.to_string(),
+    }
 }
 fn init(v: u64) {
     INIT_VALUE.store(v, Ordering::SeqCst);
@@ -66,46 +79,44 @@ fn init_fails(_: u64) {
     panic!("initializer refuses")
 }
 
-/// The jobs, shared with the tests by name (they declare the same statics).
-static JOBS: (
-    ProcessJob<Vec<u8>, Vec<u8>>,
-    ProcessJob<(u64, u64), u64>,
-    ProcessJob<bool, bool>,
-    ProcessJob<(), u32>,
-    ProcessJob<String, u32>,
-) = (
-    ProcessJob::new("echo", echo),
-    ProcessJob::new("add", add),
-    ProcessJob::new("not", not),
-    ProcessJob::new("pid", pid),
-    ProcessJob::new("panics", panics),
-);
+/// The jobs; the tests declare statics with the same names and types.
+static ECHO: ProcessJob<Vec<u8>, Vec<u8>> = ProcessJob::new("echo", echo);
+static ADD: ProcessJob<(u64, u64), u64> = ProcessJob::new("add", add);
+static NOT: ProcessJob<bool, bool> = ProcessJob::new("not", not);
+static PID: ProcessJob<(), u32> = ProcessJob::new("pid", pid);
+static PANICS: ProcessJob<String, u32> = ProcessJob::new("panics", panics);
 static ABORTS: ProcessJob<(), u32> = ProcessJob::new("aborts", aborts);
 static EXITS: ProcessJob<i32, u32> = ProcessJob::new("exits", exits);
 static SEGFAULTS: ProcessJob<(), u32> = ProcessJob::new("segfaults", segfaults);
 static SPINS: ProcessJob<u64, u64> = ProcessJob::new("spins", spins);
+static PID_AFTER: ProcessJob<u64, u32> = ProcessJob::new("pid_after", pid_after);
 static BIG: ProcessJob<u64, Vec<u8>> = ProcessJob::new("big", big);
 static PRINTS: ProcessJob<String, String> = ProcessJob::new("prints", prints);
+static NESTED: ProcessJob<(), String> = ProcessJob::new("nested", nested);
 static INIT: ProcessJob<u64, ()> = ProcessJob::new("init", init);
 static INIT_VALUE_JOB: ProcessJob<(), u64> = ProcessJob::new("init_value", init_value);
 static INIT_FAILS: ProcessJob<u64, ()> = ProcessJob::new("init_fails", init_fails);
 
 fn main() {
     let registry = Registry::new()
-        .register(&JOBS.0)
-        .register(&JOBS.1)
-        .register(&JOBS.2)
-        .register(&JOBS.3)
-        .register(&JOBS.4)
+        .register(&ECHO)
+        .register(&ADD)
+        .register(&NOT)
+        .register(&PID)
+        .register(&PANICS)
         .register(&ABORTS)
         .register(&EXITS)
         .register(&SEGFAULTS)
         .register(&SPINS)
+        .register(&PID_AFTER)
         .register(&BIG)
         .register(&PRINTS)
+        .register(&NESTED)
         .register(&INIT)
         .register(&INIT_VALUE_JOB)
         .register(&INIT_FAILS);
     worker_main_if_child(&registry);
-    println!("eddy-blocking test worker: started by eddy-blocking's tests as a process-pool worker");
+    println!(
+        "eddy-blocking test worker: started by eddy-blocking's tests as a process-pool worker"
+    );
 }

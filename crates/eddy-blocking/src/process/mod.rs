@@ -228,10 +228,16 @@ impl fmt::Display for PoolError {
             PoolError::BadOutput(m) => write!(f, "the job's output could not be transferred: {m}"),
             PoolError::Encode(m) => write!(f, "the job's input could not be encoded: {m}"),
             PoolError::InputTooLarge { size, limit } => {
-                write!(f, "the job's input is {size} bytes, over the frame limit of {limit}")
+                write!(
+                    f,
+                    "the job's input is {size} bytes, over the frame limit of {limit}"
+                )
             }
             PoolError::OutputTooLarge { size, limit } => {
-                write!(f, "the job's output is {size} bytes, over the frame limit of {limit}")
+                write!(
+                    f,
+                    "the job's output is {size} bytes, over the frame limit of {limit}"
+                )
             }
             PoolError::Protocol(m) => write!(f, "the worker broke the protocol: {m}"),
             PoolError::Spawn(e) => write!(f, "could not start a worker process: {e}"),

@@ -60,7 +60,9 @@ pub struct ProcessPoolBuilder {
 impl Default for ProcessPoolBuilder {
     fn default() -> Self {
         ProcessPoolBuilder {
-            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             program: None,
             args: Vec::new(),
             max_tasks_per_child: None,
@@ -123,7 +125,11 @@ impl ProcessPoolBuilder {
     /// # Errors
     ///
     /// [`PoolError::Encode`] if `arg` cannot be serialized.
-    pub fn initializer<A: Serialize, R>(mut self, job: &'static ProcessJob<A, R>, arg: &A) -> Result<Self, PoolError> {
+    pub fn initializer<A: Serialize, R>(
+        mut self,
+        job: &'static ProcessJob<A, R>,
+        arg: &A,
+    ) -> Result<Self, PoolError> {
         let bytes = postcard::to_stdvec(arg).map_err(|e| PoolError::Encode(e.to_string()))?;
         self.initializer = Some((job.name(), bytes));
         Ok(self)
@@ -141,9 +147,13 @@ impl ProcessPoolBuilder {
             config: self,
             pids: Mutex::new(Vec::new()),
             started: AtomicU64::new(0),
-            next_id: AtomicU64::new(0),
+            next_id: AtomicU64::new(wire::HELLO_ID + 1),
         });
         lock(&shared.pids).resize(shared.config.workers, None);
+        // A program that builds a pool inside a worker did not call
+        // `worker_main_if_child` first; starting workers from it would
+        // recurse without end, so such a pool starts none.
+        let nested = super::is_worker();
         let managers = (0..shared.config.workers)
             .map(|i| {
                 let m = Manager {
@@ -152,6 +162,8 @@ impl ProcessPoolBuilder {
                     tasks: rx.clone(),
                     stop: stop_rx.clone(),
                     proc: None,
+                    healthy: !nested,
+                    nested,
                 };
                 std::thread::Builder::new()
                     .name(format!("eddy-process-{i}"))
@@ -245,7 +257,12 @@ impl ProcessPool {
     /// # Errors
     ///
     /// As [`ProcessPool::run`].
-    pub fn run_with_timeout<I, O>(&self, job: &'static ProcessJob<I, O>, input: I, timeout: Duration) -> Run<O>
+    pub fn run_with_timeout<I, O>(
+        &self,
+        job: &'static ProcessJob<I, O>,
+        input: I,
+        timeout: Duration,
+    ) -> Run<O>
     where
         I: Serialize,
         O: DeserializeOwned,
@@ -253,7 +270,12 @@ impl ProcessPool {
         self.submit(job, &input, Some(timeout))
     }
 
-    fn submit<I: Serialize, O>(&self, job: &'static ProcessJob<I, O>, input: &I, timeout: Option<Duration>) -> Run<O> {
+    fn submit<I: Serialize, O>(
+        &self,
+        job: &'static ProcessJob<I, O>,
+        input: &I,
+        timeout: Option<Duration>,
+    ) -> Run<O> {
         let (reply_tx, reply_rx) = oneshot::channel();
         let (cancel_tx, cancel_rx) = crossbeam_channel::bounded(0);
         let run = Run {
@@ -295,7 +317,12 @@ impl ProcessPool {
     ///
     /// Dropping the future cancels the jobs in flight (killing the workers
     /// running them) and submits no more.
-    pub fn map<I, O, It>(&self, job: &'static ProcessJob<I, O>, inputs: It, max_in_flight: usize) -> Map<'_, I, O, It::IntoIter>
+    pub fn map<I, O, It>(
+        &self,
+        job: &'static ProcessJob<I, O>,
+        inputs: It,
+        max_in_flight: usize,
+    ) -> Map<'_, I, O, It::IntoIter>
     where
         I: Serialize,
         O: DeserializeOwned,
@@ -378,9 +405,9 @@ impl<O: DeserializeOwned> Future for Run<O> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(oneshot::Closed)) => Poll::Ready(Err(PoolError::ShutDown)),
             Poll::Ready(Ok(Err(e))) => Poll::Ready(Err(e)),
-            Poll::Ready(Ok(Ok(bytes))) => {
-                Poll::Ready(postcard::from_bytes(&bytes).map_err(|e| PoolError::BadOutput(e.to_string())))
-            }
+            Poll::Ready(Ok(Ok(bytes))) => Poll::Ready(
+                postcard::from_bytes(&bytes).map_err(|e| PoolError::BadOutput(e.to_string())),
+            ),
         }
     }
 }
@@ -427,7 +454,8 @@ where
                 let i = this.next_index;
                 this.next_index += 1;
                 this.results.push(None);
-                this.in_flight.push_back((i, this.pool.run(this.job, input)));
+                this.in_flight
+                    .push_back((i, this.pool.run(this.job, input)));
             }
             let before = this.in_flight.len();
             let mut k = 0;
@@ -443,7 +471,12 @@ where
             }
             if this.in_flight.is_empty() && this.exhausted {
                 let results = std::mem::take(&mut this.results);
-                return Poll::Ready(results.into_iter().map(|r| r.unwrap_or(Err(PoolError::ShutDown))).collect());
+                return Poll::Ready(
+                    results
+                        .into_iter()
+                        .map(|r| r.unwrap_or(Err(PoolError::ShutDown)))
+                        .collect(),
+                );
             }
             if this.in_flight.len() == before && !this.in_flight.is_empty() {
                 return Poll::Pending;
@@ -454,7 +487,9 @@ where
 
 impl<I, O, It> fmt::Debug for Map<'_, I, O, It> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Map").field("in_flight", &self.in_flight.len()).finish()
+        f.debug_struct("Map")
+            .field("in_flight", &self.in_flight.len())
+            .finish()
     }
 }
 
@@ -472,7 +507,15 @@ struct Manager {
     tasks: Receiver<Task>,
     stop: Receiver<()>,
     proc: Option<Proc>,
+    /// The last start succeeded: replace a dead worker at once. After a
+    /// failed start, wait for a job to ask again (no respawn loops).
+    healthy: bool,
+    /// This process is itself a worker; never start workers from it.
+    nested: bool,
 }
+
+/// How long a new worker may take to say hello.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 enum Outcome {
     Reply(Result<Vec<u8>, PoolError>),
@@ -484,7 +527,7 @@ enum Outcome {
 impl Manager {
     fn run(mut self) {
         loop {
-            if self.proc.is_none() {
+            if self.proc.is_none() && self.healthy {
                 // Start (or replace) the worker now, so it is warm for the
                 // next job. A failure is reported to the job that needs it.
                 let _ = self.ensure_proc();
@@ -514,7 +557,20 @@ impl Manager {
         if self.proc.is_some() {
             return Ok(());
         }
-        let cfg = &self.shared.config;
+        if self.nested {
+            return Err(PoolError::Spawn(std::io::Error::other(
+                "a process pool cannot start workers from inside a worker: call \
+                 worker_main_if_child at the start of main",
+            )));
+        }
+        let r = self.start();
+        self.healthy = r.is_ok();
+        r
+    }
+
+    fn start(&mut self) -> Result<(), PoolError> {
+        let shared = Arc::clone(&self.shared);
+        let cfg = &shared.config;
         let program = match &cfg.program {
             Some(p) => p.clone(),
             None => std::env::current_exe().map_err(PoolError::Spawn)?,
@@ -533,7 +589,9 @@ impl Manager {
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(PoolError::Spawn(std::io::Error::other("worker pipes missing")));
+            return Err(PoolError::Spawn(std::io::Error::other(
+                "worker pipes missing",
+            )));
         };
         let (ftx, frx) = crossbeam_channel::unbounded();
         let max = cfg.max_frame;
@@ -561,13 +619,15 @@ impl Manager {
             let _ = child.wait();
             return Err(PoolError::Spawn(e));
         }
-        lock(&self.shared.pids)[self.index] = Some(child.id());
+        let pid = child.id();
+        lock(&self.shared.pids)[self.index] = Some(pid);
         self.proc = Some(Proc {
             child,
             stdin: BufWriter::new(stdin),
             frames: frx,
             done: 0,
         });
+        self.await_hello(pid)?;
         if let Some((name, arg)) = cfg.initializer.clone() {
             let (_keep, never_cancel) = crossbeam_channel::bounded(0);
             match self.exchange(name, &arg, None, &never_cancel) {
@@ -585,9 +645,51 @@ impl Manager {
         Ok(())
     }
 
+    /// Waits for a new worker's hello frame.
+    fn await_hello(&mut self, pid: u32) -> Result<(), PoolError> {
+        let Some(p) = &self.proc else {
+            return Err(PoolError::ShutDown);
+        };
+        let frames = p.frames.clone();
+        let hello = select! {
+            recv(frames) -> f => f,
+            recv(self.stop) -> _ => {
+                self.kill_and_reap();
+                return Err(PoolError::ShutDown);
+            }
+            recv(crossbeam_channel::after(START_TIMEOUT)) -> _ => {
+                self.kill_and_reap();
+                return Err(PoolError::Spawn(std::io::Error::other(format!(
+                    "worker process {pid} did not start within {START_TIMEOUT:?}"
+                ))));
+            }
+        };
+        let ok = match hello {
+            Ok(Ok(body)) => matches!(
+                postcard::from_bytes::<Response>(&body),
+                Ok(Response {
+                    id: wire::HELLO_ID,
+                    result: Ok(_)
+                })
+            ),
+            _ => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        let exit = self.kill_and_reap().map_or(Exit::Unknown, Exit::from);
+        Err(PoolError::Spawn(std::io::Error::other(format!(
+            "worker process {pid} {exit} before it was ready: does the program call \
+             eddy_blocking::process::worker_main_if_child at the start of main?"
+        ))))
+    }
+
     /// Runs one task; `true` means the pool is stopping.
     fn handle(&mut self, task: Task) -> bool {
-        if matches!(task.cancel.try_recv(), Err(crossbeam_channel::TryRecvError::Disconnected)) {
+        if matches!(
+            task.cancel.try_recv(),
+            Err(crossbeam_channel::TryRecvError::Disconnected)
+        ) {
             return false; // cancelled while queued: never starts
         }
         if let Err(e) = self.ensure_proc() {
@@ -612,7 +714,13 @@ impl Manager {
 
     /// Sends one request to the worker and waits for the answer, a timeout,
     /// a cancellation or a stop. Kills the worker on anything but an answer.
-    fn exchange(&mut self, job: &str, input: &[u8], timeout: Option<Duration>, cancel: &Receiver<()>) -> Outcome {
+    fn exchange(
+        &mut self,
+        job: &str,
+        input: &[u8],
+        timeout: Option<Duration>,
+        cancel: &Receiver<()>,
+    ) -> Outcome {
         let Some(p) = &mut self.proc else {
             return Outcome::Reply(Err(PoolError::ShutDown));
         };
@@ -665,8 +773,14 @@ impl Manager {
     fn died(&mut self) -> PoolError {
         let pid = self.proc.as_ref().map_or(0, |p| p.child.id());
         match self.kill_and_reap() {
-            Some(status) => PoolError::WorkerDied { pid, exit: Exit::from(status) },
-            None => PoolError::WorkerDied { pid, exit: Exit::Unknown },
+            Some(status) => PoolError::WorkerDied {
+                pid,
+                exit: Exit::from(status),
+            },
+            None => PoolError::WorkerDied {
+                pid,
+                exit: Exit::Unknown,
+            },
         }
     }
 
@@ -709,7 +823,9 @@ impl From<RemoteError> for PoolError {
             RemoteError::BadInput(m) => PoolError::BadInput(m),
             RemoteError::BadOutput(m) => PoolError::BadOutput(m),
             RemoteError::Panicked(m) => PoolError::Panicked(m),
-            RemoteError::OutputTooLarge { size, limit } => PoolError::OutputTooLarge { size, limit },
+            RemoteError::OutputTooLarge { size, limit } => {
+                PoolError::OutputTooLarge { size, limit }
+            }
         }
     }
 }

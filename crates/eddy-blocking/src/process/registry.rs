@@ -8,8 +8,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::wire::{self, ENVELOPE, RemoteError, Request, Response};
 use super::DEFAULT_MAX_FRAME;
+use super::wire::{self, ENVELOPE, RemoteError, Request, Response};
 
 /// A plain Rust function a process pool can run, known by name.
 ///
@@ -55,7 +55,9 @@ impl<I, O> ProcessJob<I, O> {
 
 impl<I, O> fmt::Debug for ProcessJob<I, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProcessJob").field("name", &self.name).finish()
+        f.debug_struct("ProcessJob")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -113,7 +115,8 @@ impl Registry {
     {
         let f = job.f;
         let entry: Entry = Box::new(move |input, limit| {
-            let input: I = postcard::from_bytes(input).map_err(|e| RemoteError::BadInput(e.to_string()))?;
+            let input: I =
+                postcard::from_bytes(input).map_err(|e| RemoteError::BadInput(e.to_string()))?;
             let out = catch_unwind(AssertUnwindSafe(|| f(input))).map_err(|p| {
                 let msg = p
                     .downcast_ref::<&str>()
@@ -121,7 +124,8 @@ impl Registry {
                     .or_else(|| p.downcast_ref::<String>().cloned());
                 RemoteError::Panicked(msg)
             })?;
-            let bytes = postcard::to_stdvec(&out).map_err(|e| RemoteError::BadOutput(e.to_string()))?;
+            let bytes =
+                postcard::to_stdvec(&out).map_err(|e| RemoteError::BadOutput(e.to_string()))?;
             if bytes.len() + ENVELOPE > limit {
                 return Err(RemoteError::OutputTooLarge {
                     size: bytes.len() as u64,
@@ -131,7 +135,10 @@ impl Registry {
             Ok(bytes)
         });
         if self.jobs.insert(job.name, entry).is_some() {
-            panic!("eddy_blocking::process::Registry: job {:?} registered twice", job.name);
+            panic!(
+                "eddy_blocking::process::Registry: job {:?} registered twice",
+                job.name
+            );
         }
         self
     }
@@ -217,7 +224,9 @@ fn serve(registry: &Registry) -> std::io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
-        let expected = std::env::var(wire::ENV_PARENT).ok().and_then(|p| p.parse::<i32>().ok());
+        let expected = std::env::var(wire::ENV_PARENT)
+            .ok()
+            .and_then(|p| p.parse::<i32>().ok());
         let actual = rustix::process::getppid().map(|p| p.as_raw_nonzero().get());
         if expected.is_some() && expected != actual {
             return Ok(());
@@ -233,6 +242,13 @@ fn serve(registry: &Registry) -> std::io::Result<()> {
     rustix::stdio::dup2_stdout(std::io::stderr())?;
     let mut out = BufWriter::new(std::fs::File::from(frames));
     let mut input = BufReader::new(std::io::stdin().lock());
+    // The hello frame tells the pool this program really is a worker.
+    let hello = postcard::to_stdvec(&Response {
+        id: wire::HELLO_ID,
+        result: Ok(Vec::new()),
+    })
+    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+    wire::write_frame(&mut out, &hello)?;
     while let Some(body) = wire::read_frame(&mut input, limit)? {
         let req: Request<'_> = postcard::from_bytes(&body)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;

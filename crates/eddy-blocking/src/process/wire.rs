@@ -12,6 +12,10 @@ pub(crate) const ENV_PARENT: &str = "EDDY_PROCESS_PARENT";
 /// The frame limit, so both sides agree on it.
 pub(crate) const ENV_MAX_FRAME: &str = "EDDY_PROCESS_MAX_FRAME";
 
+/// The id of the hello frame a worker sends when it is ready; job ids start
+/// above it.
+pub(crate) const HELLO_ID: u64 = 0;
+
 /// Room for the envelope around a payload (ids, tags, length prefixes).
 pub(crate) const ENVELOPE: usize = 64;
 
@@ -65,7 +69,8 @@ pub(crate) fn read_frame(r: &mut impl Read, max: usize) -> io::Result<Option<Vec
 
 /// Writes one frame and flushes it.
 pub(crate) fn write_frame(w: &mut impl Write, body: &[u8]) -> io::Result<()> {
-    let len = u32::try_from(body.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
+    let len = u32::try_from(body.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
     w.write_all(&len.to_le_bytes())?;
     w.write_all(body)?;
     w.flush()
@@ -82,13 +87,22 @@ mod tests {
         write_frame(&mut buf, b"hello").unwrap();
         write_frame(&mut buf, b"").unwrap();
         let mut r = &buf[..];
-        assert_eq!(read_frame(&mut r, 16).unwrap().as_deref(), Some(&b"hello"[..]));
+        assert_eq!(
+            read_frame(&mut r, 16).unwrap().as_deref(),
+            Some(&b"hello"[..])
+        );
         assert_eq!(read_frame(&mut r, 16).unwrap().as_deref(), Some(&b""[..]));
         assert_eq!(read_frame(&mut r, 16).unwrap(), None);
         let mut r = &buf[..];
-        assert_eq!(read_frame(&mut r, 4).unwrap_err().kind(), io::ErrorKind::InvalidData);
+        assert_eq!(
+            read_frame(&mut r, 4).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
         let mut torn = &buf[..6];
-        assert_eq!(read_frame(&mut torn, 16).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            read_frame(&mut torn, 16).unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
     }
 
     proptest! {
