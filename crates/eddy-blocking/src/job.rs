@@ -2,9 +2,7 @@
 //! single allocation, so submitting a job costs one `Arc` and nothing else.
 
 use std::fmt;
-use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -456,28 +454,31 @@ pub(crate) fn new_job<W: Work>(
             waker: None,
         }),
     });
-    let handle = Handle(Arc::clone(&cell) as Arc<dyn Awaited<W::Output>>);
+    let handle = Handle(Some(Arc::clone(&cell) as Arc<dyn Awaited<W::Output>>));
     (Job(Some(cell as Arc<dyn RunJob>)), handle)
 }
 
 /// The awaiting side of a job: resolves to its result; dropping it cancels.
-pub(crate) struct Handle<T>(Arc<dyn Awaited<T>>);
+pub(crate) struct Handle<T>(Option<Arc<dyn Awaited<T>>>);
 
 impl<T> Handle<T> {
     pub(crate) fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, BlockingError>> {
-        self.0.poll_result(cx)
+        match &self.0 {
+            Some(a) => a.poll_result(cx),
+            None => Poll::Ready(Err(BlockingError::NotRun)),
+        }
+    }
+
+    /// Stops awaiting without cancelling: the job runs to its end.
+    pub(crate) fn detach(mut self) {
+        self.0 = None;
     }
 }
 
 impl<T> Drop for Handle<T> {
     fn drop(&mut self) {
-        self.0.leave();
-    }
-}
-
-impl<T> Future for Handle<T> {
-    type Output = Result<T, BlockingError>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.poll_result(cx)
+        if let Some(a) = self.0.take() {
+            a.leave();
+        }
     }
 }

@@ -230,6 +230,29 @@ impl<T> Unblock<T> {
     }
 }
 
+impl<T> Unblock<T> {
+    /// Lets the job run to its end with nobody awaiting it (its token is
+    /// not set and a queued job still starts); the result is dropped.
+    ///
+    /// If the job is still waiting for space in a full queue, this blocks
+    /// the current thread until it is queued.
+    ///
+    /// ```
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// eddy_blocking::unblock(move || tx.send(5).unwrap()).detach();
+    /// assert_eq!(rx.recv().unwrap(), 5);
+    /// ```
+    pub fn detach(mut self) {
+        if let Some(mut p) = self.pending.take() {
+            if let Some(job) = p.job.take() {
+                p.leave_queue();
+                p.pool.push_blocking(job);
+            }
+        }
+        self.handle.detach();
+    }
+}
+
 impl<T> Future for Unblock<T> {
     type Output = Result<T, BlockingError>;
 
@@ -990,7 +1013,14 @@ impl Executor for ThreadPool {
     /// asynchronously, so when the queue is full it blocks the calling
     /// thread until there is space.
     fn execute(&self, job: Job) {
-        let shared = &self.handle.0;
+        self.handle.0.push_blocking(job);
+    }
+}
+
+impl Shared {
+    /// Queues `job`, blocking the thread while the queue is full.
+    fn push_blocking(self: &Arc<Self>, job: Job) {
+        let shared = self;
         let mut job = job;
         loop {
             match shared.try_push(job) {
