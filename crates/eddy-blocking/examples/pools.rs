@@ -85,7 +85,8 @@ fn main() {
 
     println!();
     println!("Which pool? (the seed's decision tree)");
-    println!("  {:<34} {:<32} {}", "work", "where", "eddy");
+    let (work, place, call) = ("work", "where", "eddy");
+    println!("  {work:<34} {place:<32} {call}");
     for (work, place, call) in [
         (
             "I/O-bound, async-compatible",
