@@ -1138,3 +1138,66 @@ impl fmt::Display for ShutdownReport {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::VecDeque;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push,
+        Update(usize),
+        Remove(usize),
+        Pop,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            Just(Op::Push),
+            (0usize..16).prop_map(Op::Update),
+            (0usize..16).prop_map(Op::Remove),
+            Just(Op::Pop),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// The submitters' wait list against a plain FIFO of ids.
+        #[test]
+        fn waiters_match_a_fifo_model(ops in proptest::collection::vec(op(), 1..64)) {
+            let mut w = Waiters::default();
+            let mut model: VecDeque<u64> = VecDeque::new();
+            let mut issued: Vec<u64> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Push => {
+                        let id = w.push(Waker::noop().clone());
+                        prop_assert!(!issued.contains(&id));
+                        issued.push(id);
+                        model.push_back(id);
+                    }
+                    Op::Update(i) => {
+                        let Some(&id) = issued.get(i) else { continue };
+                        prop_assert_eq!(w.update(id, Waker::noop()), model.contains(&id));
+                    }
+                    Op::Remove(i) => {
+                        let Some(&id) = issued.get(i) else { continue };
+                        let present = model.contains(&id);
+                        prop_assert_eq!(w.remove(id), present);
+                        model.retain(|&x| x != id);
+                    }
+                    Op::Pop => {
+                        let expect = model.pop_front();
+                        let got = w.list.front().map(|(id, _)| *id);
+                        prop_assert_eq!(got, expect);
+                        prop_assert_eq!(w.pop().is_some(), expect.is_some());
+                    }
+                }
+                let ids: Vec<u64> = w.list.iter().map(|(id, _)| *id).collect();
+                prop_assert_eq!(ids, model.iter().copied().collect::<Vec<_>>());
+            }
+        }
+    }
+}

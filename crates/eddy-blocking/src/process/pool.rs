@@ -75,6 +75,17 @@ impl Default for ProcessPoolBuilder {
 
 impl ProcessPoolBuilder {
     /// Number of worker processes (at least 1; default: the number of CPUs).
+    ///
+    /// ```
+    /// use eddy_blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    /// static PID: ProcessJob<(), u32> = ProcessJob::new("pid", |()| std::process::id());
+    /// worker_main_if_child(&Registry::new().register(&PID));
+    ///
+    /// let pool = ProcessPool::builder().workers(3).build();
+    /// assert_eq!(pool.workers(), 3);
+    /// let pid = futures_lite::future::block_on(pool.run(&PID, ())).unwrap();
+    /// assert_ne!(pid, std::process::id());
+    /// ```
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = n.max(1);
         self
@@ -83,12 +94,31 @@ impl ProcessPoolBuilder {
     /// The worker program (default: [`std::env::current_exe`]). It must
     /// call [`worker_main_if_child`](super::worker_main_if_child) with a
     /// registry holding the jobs this pool runs.
+    ///
+    /// ```
+    /// use eddy_blocking::process::{PoolError, ProcessJob, ProcessPool};
+    /// static NOP: ProcessJob<(), ()> = ProcessJob::new("nop", |()| ());
+    ///
+    /// let pool = ProcessPool::builder().workers(1).program("/no/such/worker").build();
+    /// let err = futures_lite::future::block_on(pool.run(&NOP, ())).unwrap_err();
+    /// assert!(matches!(err, PoolError::Spawn(_)));
+    /// ```
     pub fn program(mut self, path: impl Into<PathBuf>) -> Self {
         self.program = Some(path.into());
         self
     }
 
     /// Extra command-line arguments for each worker.
+    ///
+    /// ```
+    /// use eddy_blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    /// static ARGS: ProcessJob<(), Vec<String>> = ProcessJob::new("args", |()| std::env::args().skip(1).collect());
+    /// worker_main_if_child(&Registry::new().register(&ARGS));
+    ///
+    /// let pool = ProcessPool::builder().workers(1).arg("--worker-flag").build();
+    /// let args = futures_lite::future::block_on(pool.run(&ARGS, ())).unwrap();
+    /// assert_eq!(args, vec!["--worker-flag".to_string()]);
+    /// ```
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
         self.args.push(arg.into());
         self
@@ -96,6 +126,17 @@ impl ProcessPoolBuilder {
 
     /// Replace a worker after it has run this many jobs (Python's
     /// `max_tasks_per_child`): bounds leaks in job code.
+    ///
+    /// ```
+    /// use eddy_blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    /// static PID: ProcessJob<(), u32> = ProcessJob::new("pid", |()| std::process::id());
+    /// worker_main_if_child(&Registry::new().register(&PID));
+    ///
+    /// let pool = ProcessPool::builder().workers(1).max_tasks_per_child(1).build();
+    /// let a = futures_lite::future::block_on(pool.run(&PID, ())).unwrap();
+    /// let b = futures_lite::future::block_on(pool.run(&PID, ())).unwrap();
+    /// assert_ne!(a, b, "each job got a fresh worker");
+    /// ```
     pub fn max_tasks_per_child(mut self, n: u64) -> Self {
         self.max_tasks_per_child = Some(n.max(1));
         self
@@ -103,6 +144,19 @@ impl ProcessPoolBuilder {
 
     /// Default time limit per job; a job over it has its worker killed and
     /// replaced, and fails with [`PoolError::Timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eddy_blocking::process::{PoolError, ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    /// static FOREVER: ProcessJob<(), ()> = ProcessJob::new("forever", |()| loop {
+    ///     std::hint::spin_loop()
+    /// });
+    /// worker_main_if_child(&Registry::new().register(&FOREVER));
+    ///
+    /// let pool = ProcessPool::builder().workers(1).job_timeout(Duration::from_millis(50)).build();
+    /// let err = futures_lite::future::block_on(pool.run(&FOREVER, ())).unwrap_err();
+    /// assert!(matches!(err, PoolError::Timeout(_)));
+    /// ```
     pub fn job_timeout(mut self, d: Duration) -> Self {
         self.job_timeout = Some(d);
         self
@@ -112,6 +166,16 @@ impl ProcessPoolBuilder {
     /// [`DEFAULT_MAX_FRAME`]. Bigger inputs fail with
     /// [`PoolError::InputTooLarge`], bigger outputs with
     /// [`PoolError::OutputTooLarge`].
+    ///
+    /// ```
+    /// use eddy_blocking::process::{PoolError, ProcessJob, ProcessPool};
+    /// static LEN: ProcessJob<Vec<u8>, usize> = ProcessJob::new("len", |v| v.len());
+    ///
+    /// // Rejected before anything is sent, so no worker is needed here.
+    /// let pool = ProcessPool::builder().workers(1).program("/no/such/worker").max_frame(1024).build();
+    /// let err = futures_lite::future::block_on(pool.run(&LEN, vec![0; 4096])).unwrap_err();
+    /// assert!(matches!(err, PoolError::InputTooLarge { limit: 1024, .. }));
+    /// ```
     pub fn max_frame(mut self, bytes: usize) -> Self {
         self.max_frame = bytes.clamp(ENVELOPE * 2, u32::MAX as usize);
         self
@@ -125,6 +189,19 @@ impl ProcessPoolBuilder {
     /// # Errors
     ///
     /// [`PoolError::Encode`] if `arg` cannot be serialized.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use eddy_blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    ///
+    /// static SCALE: AtomicU64 = AtomicU64::new(1);
+    /// static INIT: ProcessJob<u64, ()> = ProcessJob::new("init", |s| SCALE.store(s, Ordering::SeqCst));
+    /// static SCALED: ProcessJob<u64, u64> = ProcessJob::new("scaled", |x| x * SCALE.load(Ordering::SeqCst));
+    /// worker_main_if_child(&Registry::new().register(&INIT).register(&SCALED));
+    ///
+    /// let pool = ProcessPool::builder().workers(1).initializer(&INIT, &10).unwrap().build();
+    /// assert_eq!(futures_lite::future::block_on(pool.run(&SCALED, 4)).unwrap(), 40);
+    /// ```
     pub fn initializer<A: Serialize, R>(
         mut self,
         job: &'static ProcessJob<A, R>,
@@ -140,6 +217,15 @@ impl ProcessPoolBuilder {
     ///
     /// Starting cannot fail here: a worker that cannot be started makes the
     /// jobs sent to it fail with [`PoolError::Spawn`].
+    ///
+    /// ```
+    /// use eddy_blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    /// static NEG: ProcessJob<i64, i64> = ProcessJob::new("neg", |x| -x);
+    /// worker_main_if_child(&Registry::new().register(&NEG));
+    ///
+    /// let pool = ProcessPool::builder().workers(1).build();
+    /// assert_eq!(futures_lite::future::block_on(pool.run(&NEG, 5)).unwrap(), -5);
+    /// ```
     pub fn build(self) -> ProcessPool {
         let (tx, rx) = crossbeam_channel::unbounded::<Task>();
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
@@ -217,12 +303,27 @@ pub struct ProcessPool {
 
 impl ProcessPool {
     /// A pool with `n` workers running the current executable.
+    ///
+    /// ```
+    /// use eddy_blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    /// static UPPER: ProcessJob<String, String> = ProcessJob::new("upper", |s: String| s.to_uppercase());
+    /// worker_main_if_child(&Registry::new().register(&UPPER));
+    ///
+    /// let pool = ProcessPool::new(2);
+    /// let s = futures_lite::future::block_on(pool.run(&UPPER, "eddy".to_string())).unwrap();
+    /// assert_eq!(s, "EDDY");
+    /// ```
     pub fn new(n: usize) -> ProcessPool {
         ProcessPool::builder().workers(n).build()
     }
 
     /// A builder with the defaults: one worker per CPU, the current
     /// executable, no timeout, no recycling.
+    ///
+    /// ```
+    /// let b = eddy_blocking::process::ProcessPool::builder().workers(2);
+    /// assert!(format!("{b:?}").contains("workers: 2"));
+    /// ```
     pub fn builder() -> ProcessPoolBuilder {
         ProcessPoolBuilder::default()
     }
@@ -241,6 +342,21 @@ impl ProcessPool {
     /// Dropping the future before it resolves cancels the job: if it is
     /// still queued it never starts; if it is running, its worker is killed
     /// (so it stops eating a core) and replaced.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use eddy_blocking::process::{PoolError, ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    /// static DIV: ProcessJob<(u32, u32), u32> = ProcessJob::new("div", |(a, b)| a / b);
+    /// worker_main_if_child(&Registry::new().register(&DIV));
+    ///
+    /// let pool = ProcessPool::new(1);
+    /// futures_lite::future::block_on(async {
+    ///     assert_eq!(pool.run(&DIV, (10, 2)).await.unwrap(), 5);
+    ///     // Division by zero panics in the worker: a typed error here.
+    ///     assert!(matches!(pool.run(&DIV, (1, 0)).await, Err(PoolError::Panicked(_))));
+    /// });
+    /// ```
     pub fn run<I, O>(&self, job: &'static ProcessJob<I, O>, input: I) -> Run<O>
     where
         I: Serialize,
@@ -257,6 +373,19 @@ impl ProcessPool {
     /// # Errors
     ///
     /// As [`ProcessPool::run`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eddy_blocking::process::{PoolError, ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    /// static SPIN: ProcessJob<(), ()> = ProcessJob::new("spin", |()| loop {
+    ///     std::hint::spin_loop()
+    /// });
+    /// worker_main_if_child(&Registry::new().register(&SPIN));
+    ///
+    /// let pool = ProcessPool::new(1);
+    /// let r = futures_lite::future::block_on(pool.run_with_timeout(&SPIN, (), Duration::from_millis(50)));
+    /// assert!(matches!(r, Err(PoolError::Timeout(_))));
+    /// ```
     pub fn run_with_timeout<I, O>(
         &self,
         job: &'static ProcessJob<I, O>,
@@ -317,6 +446,17 @@ impl ProcessPool {
     ///
     /// Dropping the future cancels the jobs in flight (killing the workers
     /// running them) and submits no more.
+    ///
+    /// ```
+    /// use eddy_blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    /// static SQUARE: ProcessJob<u64, u64> = ProcessJob::new("square", |x| x * x);
+    /// worker_main_if_child(&Registry::new().register(&SQUARE));
+    ///
+    /// let pool = ProcessPool::new(2);
+    /// let out = futures_lite::future::block_on(pool.map(&SQUARE, 1..=5, 4));
+    /// let out: Vec<u64> = out.into_iter().map(Result::unwrap).collect();
+    /// assert_eq!(out, vec![1, 4, 9, 16, 25]);
+    /// ```
     pub fn map<I, O, It>(
         &self,
         job: &'static ProcessJob<I, O>,
@@ -341,18 +481,47 @@ impl ProcessPool {
     }
 
     /// Number of worker processes the pool keeps.
+    ///
+    /// ```
+    /// let pool = eddy_blocking::process::ProcessPool::builder().workers(2).program("/no/such/worker").build();
+    /// assert_eq!(pool.workers(), 2);
+    /// ```
     pub fn workers(&self) -> usize {
         self.shared.config.workers
     }
 
     /// Pids of the worker processes alive now (a worker being replaced is
     /// missing for a moment).
+    ///
+    /// ```
+    /// use eddy_blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    /// static PID: ProcessJob<(), u32> = ProcessJob::new("pid", |()| std::process::id());
+    /// worker_main_if_child(&Registry::new().register(&PID));
+    ///
+    /// let pool = ProcessPool::new(1);
+    /// let pid = futures_lite::future::block_on(pool.run(&PID, ())).unwrap();
+    /// assert_eq!(pool.worker_pids(), vec![pid]);
+    /// ```
     pub fn worker_pids(&self) -> Vec<u32> {
         lock(&self.shared.pids).iter().flatten().copied().collect()
     }
 
     /// Worker processes started over the pool's life (initial ones and
     /// replacements).
+    ///
+    /// ```
+    /// use eddy_blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    /// static EXIT: ProcessJob<i32, ()> = ProcessJob::new("exit", |c| std::process::exit(c));
+    /// static NOP: ProcessJob<(), ()> = ProcessJob::new("nop", |()| ());
+    /// worker_main_if_child(&Registry::new().register(&EXIT).register(&NOP));
+    ///
+    /// let pool = ProcessPool::new(1);
+    /// futures_lite::future::block_on(async {
+    ///     assert!(pool.run(&EXIT, 7).await.unwrap_err().is_worker_death());
+    ///     pool.run(&NOP, ()).await.unwrap(); // served by the replacement
+    /// });
+    /// assert_eq!(pool.workers_started(), 2);
+    /// ```
     pub fn workers_started(&self) -> u64 {
         self.shared.started.load(Ordering::Relaxed)
     }

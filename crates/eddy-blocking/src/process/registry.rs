@@ -38,16 +38,32 @@ pub struct ProcessJob<I, O> {
 
 impl<I, O> ProcessJob<I, O> {
     /// A job called `name` that runs `f`.
+    ///
+    /// ```
+    /// static LEN: eddy_blocking::process::ProcessJob<String, usize> =
+    ///     eddy_blocking::process::ProcessJob::new("len", |s: String| s.len());
+    /// assert_eq!(LEN.call("four".into()), 4);
+    /// ```
     pub const fn new(name: &'static str, f: fn(I) -> O) -> ProcessJob<I, O> {
         ProcessJob { name, f }
     }
 
     /// The name the job is registered and requested under.
+    ///
+    /// ```
+    /// static J: eddy_blocking::process::ProcessJob<(), ()> = eddy_blocking::process::ProcessJob::new("j", |()| ());
+    /// assert_eq!(J.name(), "j");
+    /// ```
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// Runs the function in this process (what a worker does).
+    ///
+    /// ```
+    /// static INC: eddy_blocking::process::ProcessJob<u8, u8> = eddy_blocking::process::ProcessJob::new("inc", |x| x + 1);
+    /// assert_eq!(INC.call(1), 2);
+    /// ```
     pub fn call(&self, input: I) -> O {
         (self.f)(input)
     }
