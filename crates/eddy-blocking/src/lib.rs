@@ -84,3 +84,21 @@ pub use thread_pool::{
     LeftBehind, ShutdownReport, ThreadPool, ThreadPoolBuilder, Unblock, run_in_executor,
     run_in_executor_cancellable, to_thread, unblock, unblock_cancellable,
 };
+
+#[cfg(test)]
+mod tests {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+
+    #[test]
+    fn handles_cross_threads() {
+        send_sync::<crate::ThreadPool>();
+        send_sync::<crate::CancelToken>();
+        send_sync::<crate::process::ProcessPool>();
+        send::<crate::Unblock<Vec<u8>>>();
+        send::<crate::Job>();
+        send::<crate::process::Run<String>>();
+        send::<crate::fs::File>();
+        send_sync::<crate::Unblock<Vec<u8>>>();
+    }
+}

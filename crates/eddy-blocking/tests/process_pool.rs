@@ -328,7 +328,7 @@ fn bad_input_is_typed_never_a_hang() {
 }
 
 #[test]
-fn stdout_output_from_jobs_does_not_corrupt_frames() {
+fn stdio_use_in_jobs_does_not_corrupt_frames() {
     let pool = builder(1).build();
     assert_eq!(block_on(pool.run(&PRINTS, "hi".to_string())).unwrap(), "hi");
     assert_eq!(block_on(pool.run(&ADD, (1, 2))).unwrap(), 3);

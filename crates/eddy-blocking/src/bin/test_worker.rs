@@ -59,6 +59,9 @@ fn big(n: u64) -> Vec<u8> {
 }
 fn prints(s: String) -> String {
     println!("this line must not corrupt the protocol: {s}");
+    // Nor may reading standard input steal the next request.
+    let mut sink = String::new();
+    let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut sink);
     s
 }
 fn nested((): ()) -> String {

@@ -252,12 +252,15 @@ fn serve(registry: &Registry) -> std::io::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_MAX_FRAME);
-    // Frames go out on a private copy of stdout; fd 1 itself now points at
-    // stderr, so user output cannot interleave with frames.
-    let frames = rustix::io::dup(std::io::stdout())?;
+    // Frames travel on private copies of stdin and stdout; fd 1 itself now
+    // points at stderr and fd 0 at /dev/null, so job code that prints or
+    // reads standard input cannot corrupt or steal frames.
+    let frames_out = rustix::io::dup(std::io::stdout())?;
+    let frames_in = rustix::io::dup(std::io::stdin())?;
     rustix::stdio::dup2_stdout(std::io::stderr())?;
-    let mut out = BufWriter::new(std::fs::File::from(frames));
-    let mut input = BufReader::new(std::io::stdin().lock());
+    rustix::stdio::dup2_stdin(std::fs::File::open("/dev/null")?)?;
+    let mut out = BufWriter::new(std::fs::File::from(frames_out));
+    let mut input = BufReader::new(std::fs::File::from(frames_in));
     // The hello frame tells the pool this program really is a worker.
     let hello = postcard::to_stdvec(&Response {
         id: wire::HELLO_ID,
