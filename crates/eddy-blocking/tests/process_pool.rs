@@ -410,3 +410,23 @@ proptest! {
         prop_assert_eq!(out, payloads);
     }
 }
+
+#[test]
+fn shutdown_with_grace_finishes_or_kills() {
+    let pool = builder(1).build();
+    let quick: Vec<_> = (0..5u64).map(|i| pool.run(&ADD, (i, i))).collect();
+    assert!(pool.shutdown(Duration::from_secs(8)));
+    for (i, r) in quick.into_iter().enumerate() {
+        assert_eq!(block_on(r).unwrap(), 2 * i as u64);
+    }
+
+    let pool = builder(1).build();
+    let pid = block_on(pool.run(&PID, ())).unwrap();
+    let slow = pool.run(&SPINS, 60_000);
+    let start = Instant::now();
+    assert!(!pool.shutdown(Duration::from_millis(100)));
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(matches!(block_on(slow), Err(PoolError::ShutDown)));
+    assert!(!alive(pid));
+    assert!(zombies_among(&[pid]).is_empty());
+}

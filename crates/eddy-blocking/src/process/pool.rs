@@ -229,6 +229,7 @@ impl ProcessPoolBuilder {
     pub fn build(self) -> ProcessPool {
         let (tx, rx) = crossbeam_channel::unbounded::<Task>();
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
+        let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
         let shared = Arc::new(Shared {
             config: self,
             pids: Mutex::new(Vec::new()),
@@ -242,6 +243,7 @@ impl ProcessPoolBuilder {
         let nested = super::is_worker();
         let managers = (0..shared.config.workers)
             .map(|i| {
+                let done = done_tx.clone();
                 let m = Manager {
                     shared: Arc::clone(&shared),
                     index: i,
@@ -253,13 +255,17 @@ impl ProcessPoolBuilder {
                 };
                 std::thread::Builder::new()
                     .name(format!("eddy-process-{i}"))
-                    .spawn(move || m.run())
+                    .spawn(move || {
+                        m.run();
+                        drop(done);
+                    })
             })
             .filter_map(Result::ok)
             .collect();
         ProcessPool {
             tx: Some(tx),
             stop: Some(stop_tx),
+            done: done_rx,
             managers,
             shared,
         }
@@ -297,6 +303,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct ProcessPool {
     tx: Option<Sender<Task>>,
     stop: Option<Sender<()>>,
+    /// Disconnects when every manager thread has finished.
+    done: Receiver<()>,
     managers: Vec<JoinHandle<()>>,
     shared: Arc<Shared>,
 }
@@ -524,6 +532,42 @@ impl ProcessPool {
     /// ```
     pub fn workers_started(&self) -> u64 {
         self.shared.started.load(Ordering::Relaxed)
+    }
+}
+
+impl ProcessPool {
+    /// Stops taking jobs, lets the queued and running ones finish for up to
+    /// `grace`, then kills what is left (those jobs fail with
+    /// [`PoolError::ShutDown`]) and reaps every worker, like leaving
+    /// Python's `with ProcessPoolExecutor()` block. Returns `true` when
+    /// every job finished within `grace`.
+    ///
+    /// Blocks the current thread for at most `grace` plus the time to kill
+    /// and reap the workers.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eddy_blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
+    /// static DOUBLE: ProcessJob<u32, u32> = ProcessJob::new("double", |x| 2 * x);
+    /// worker_main_if_child(&Registry::new().register(&DOUBLE));
+    ///
+    /// let pool = ProcessPool::new(1);
+    /// let runs: Vec<_> = (0..4).map(|i| pool.run(&DOUBLE, i)).collect();
+    /// assert!(pool.shutdown(Duration::from_secs(10)));
+    /// // Jobs queued before the shutdown still ran.
+    /// for (i, r) in runs.into_iter().enumerate() {
+    ///     assert_eq!(futures_lite::future::block_on(r).unwrap(), 2 * i as u32);
+    /// }
+    /// ```
+    pub fn shutdown(mut self, grace: Duration) -> bool {
+        // Closing the queue lets each manager drain it and then exit.
+        self.tx = None;
+        let finished = matches!(
+            self.done.recv_timeout(grace),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) | Ok(())
+        );
+        drop(self); // kills whatever is still running, reaps, joins
+        finished
     }
 }
 
