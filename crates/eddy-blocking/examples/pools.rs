@@ -55,7 +55,7 @@ fn main() {
         // CPU-bound work: the process pool.
         let pool = ProcessPool::builder().build();
         let workers = pool.workers();
-        let jobs = 2 * workers;
+        let jobs = 4 * workers;
         let n = 10_000_000u64;
         // Warm up: workers are started, the first job checks the set-up.
         let one = pool
@@ -80,6 +80,9 @@ fn main() {
             seq.as_secs_f64() * 1e3,
             par.as_secs_f64() * 1e3,
             seq.as_secs_f64() / par.as_secs_f64()
+        );
+        println!(
+            "  (at most {workers}x, and only as far as cores are idle: other load on the machine shrinks it)"
         );
     });
 
