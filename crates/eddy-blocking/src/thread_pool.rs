@@ -851,6 +851,19 @@ impl ThreadPool {
         EnterGuard { prev }
     }
 
+    /// The pool entered on this thread with [`ThreadPool::enter`], if any
+    /// (the free functions use it, or the global pool when there is none).
+    ///
+    /// ```
+    /// let pool = eddy_blocking::ThreadPool::builder().build();
+    /// assert!(eddy_blocking::ThreadPool::try_current().is_none());
+    /// let _g = pool.enter();
+    /// assert!(eddy_blocking::ThreadPool::try_current().is_some());
+    /// ```
+    pub fn try_current() -> Option<ThreadPool> {
+        CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+    }
+
     /// Runs `f` on this pool and awaits its result.
     ///
     /// If the queue is full, the returned future first waits for space (in

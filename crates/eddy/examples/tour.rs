@@ -17,7 +17,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::AtomicUsize;
+
 use eddy::JoinError;
+use eddy::blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
+use eddy::sync::{Queue, Semaphore};
 
 static SCALE: OnceLock<f64> = OnceLock::new();
 
@@ -182,6 +186,160 @@ async fn panic_demo() {
     println!("the event loop carries on");
 }
 
+// --- Over-concurrency: a Semaphore ----------------------------------------------
+
+async fn semaphore_demo() {
+    heading("Over-concurrencing, fixed with a Semaphore");
+    // 100 fetches, at most 10 at once: each holds a permit while it "fetches".
+    let limit = Arc::new(Semaphore::new(10));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let (limit, in_flight, peak) = (limit.clone(), in_flight.clone(), peak.clone());
+            eddy::spawn(async move {
+                let _permit = limit.acquire().await.expect("semaphore is never closed");
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                eddy::sleep(secs(0.1)).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                i
+            })
+        })
+        .collect();
+    let mut done = 0;
+    for t in tasks {
+        t.await.expect("fetch task");
+        done += 1;
+    }
+    println!(
+        "{done} fetches done, at most {} at once",
+        peak.load(Ordering::SeqCst)
+    );
+    elapsed_line("100 × 0.1s with 10 permits", start, 1.0);
+}
+
+// --- Producer / consumer on a bounded Queue -------------------------------------
+
+async fn queue_demo() {
+    heading("Producer/consumer on a bounded Queue with join()");
+    let queue = Arc::new(Queue::<u32>::new(5)); // maxsize 5: put() waits while full
+    let consumed = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let (queue, consumed) = (queue.clone(), consumed.clone());
+            eddy::spawn(async move {
+                while let Ok(item) = queue.get().await {
+                    eddy::sleep(secs(0.01)).await; // process the item
+                    consumed.fetch_add(item as usize, Ordering::SeqCst);
+                    queue.task_done().expect("one task_done per get");
+                }
+            })
+        })
+        .collect();
+    for item in 1..=20 {
+        queue.put(item).await.expect("queue is open");
+    }
+    queue.join().await; // every item put has been marked done
+    println!(
+        "queue.join() returned: consumers processed items summing to {}",
+        consumed.load(Ordering::SeqCst)
+    );
+    queue.shutdown(); // consumers see the end and return
+    for w in workers {
+        w.await.expect("consumer");
+    }
+}
+
+// --- Blocking code: thread pool and process pool ------------------------------------
+
+fn blocking_io(path: &str) -> std::io::Result<String> {
+    std::fs::read_to_string(path)
+}
+
+fn cpu_intensive(n: u64) -> u64 {
+    // sum(i * i for i in range(n)); black_box keeps the loop a loop.
+    (0..n).fold(0u64, |acc, i| {
+        acc.wrapping_add(std::hint::black_box(i).wrapping_mul(i))
+    })
+}
+
+/// A job the process pool can run: the worker processes find it by name.
+static CPU_INTENSIVE: ProcessJob<u64, u64> = ProcessJob::new("cpu_intensive", cpu_intensive);
+
+async fn pools_demo() {
+    heading("Running blocking code: thread pool and process pool");
+    // loop.run_in_executor(None, blocking_io, "/etc/hosts")
+    let path = if std::path::Path::new("/etc/hosts").exists() {
+        "/etc/hosts"
+    } else {
+        "/proc/self/status"
+    };
+    match eddy::unblock(move || blocking_io(path)).await {
+        Ok(Ok(text)) => println!("thread pool read {path}: {} bytes", text.len()),
+        Ok(Err(e)) => println!("thread pool could not read {path}: {e}"),
+        Err(e) => println!("blocking job failed: {e}"),
+    }
+
+    // with ProcessPoolExecutor() as pool: await loop.run_in_executor(pool, cpu_intensive, 10_000_000)
+    let pool = ProcessPool::builder().build();
+    let n = 10_000_000u64;
+    match pool.run(&CPU_INTENSIVE, n).await {
+        Ok(result) => println!("process pool: cpu_intensive({n}) = {result}"),
+        Err(e) => {
+            println!("process pool unavailable: {e}");
+            return;
+        }
+    }
+    // Larger jobs for the timing, so process start-up and messaging are noise.
+    let (jobs, n) = (4 * pool.workers(), 5 * n);
+    let t = Instant::now();
+    let sequential: Vec<u64> = (0..jobs).map(|_| cpu_intensive(n)).collect();
+    let seq = t.elapsed();
+    let t = Instant::now();
+    let parallel: Vec<u64> = pool
+        .map(&CPU_INTENSIVE, vec![n; jobs], jobs)
+        .await
+        .into_iter()
+        .map(|r| r.expect("job ran"))
+        .collect();
+    let par = t.elapsed();
+    assert_eq!(parallel, sequential);
+    println!(
+        "{jobs} × cpu_intensive({n}): one after another {:.2}s, on {} worker processes {:.2}s (speedup ×{:.1}; at most × the idle cores)",
+        seq.as_secs_f64(),
+        pool.workers(),
+        par.as_secs_f64(),
+        seq.as_secs_f64() / par.as_secs_f64()
+    );
+    println!("\nWhich one? (the note's decision tree)");
+    for (work, choice) in [
+        (
+            "I/O-bound, async-compatible",
+            "plain async code on the event loop",
+        ),
+        (
+            "I/O-bound, blocking API (DB drivers...)",
+            "eddy::unblock(|| ..).await  (thread pool)",
+        ),
+        (
+            "CPU-bound",
+            "ProcessPool::run(&JOB, x).await  (process pool)",
+        ),
+        (
+            "mixed I/O + some CPU",
+            "async code + ProcessPool for the CPU parts",
+        ),
+        (
+            "CPU-bound, and threads are fine",
+            "Builder::multi_thread(): tasks run in parallel",
+        ),
+    ] {
+        println!("  {work:<42} -> {choice}");
+    }
+}
+
 // --- Parallelism: beyond asyncio ---------------------------------------------
 
 fn parallel_demo() {
@@ -217,6 +375,9 @@ fn parallel_demo() {
 }
 
 fn main() {
+    // The process pool re-runs this executable as its workers; in a worker
+    // this call serves jobs and never returns.
+    worker_main_if_child(&Registry::new().register(&CPU_INTENSIVE));
     let mut args = std::env::args().skip(1);
     let mut scale = std::env::var("EDDY_TOUR_SCALE")
         .ok()
@@ -262,6 +423,9 @@ fn main() {
         create_task_demo().await;
         cancel_demo().await;
         panic_demo().await;
+        semaphore_demo().await;
+        queue_demo().await;
+        pools_demo().await;
     });
     parallel_demo();
     println!("\ntour finished in {:.2}s", start.elapsed().as_secs_f64());

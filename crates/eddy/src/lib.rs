@@ -11,6 +11,8 @@
 //! | `eddy-reactor` | I/O readiness on `polling` (epoll/kqueue), [`Async<T>`] |
 //! | `eddy-timer` | clocks, the timer store, [`sleep`], [`interval`] |
 //! | `eddy-executor` | tasks and run queues, current-thread and multi-threaded |
+//! | `eddy-sync` | [`sync`]: Semaphore, Mutex, Event, Condition, Barrier, Queue, channels |
+//! | `eddy-blocking` | [`blocking`]: the thread pool ([`unblock`]), the process pool, [`fs`] |
 //!
 //! # The model, for asyncio users
 //!
@@ -73,6 +75,23 @@ pub mod task {
         try_spawn_local_with, yield_now,
     };
 }
+
+/// Synchronisation primitives and channels: asyncio's `Semaphore`, `Lock`,
+/// `Event`, `Condition`, `Barrier` and `Queue`, plus `oneshot`, `mpsc`,
+/// `broadcast`, `watch`, `OnceCell` and `CapacityLimiter`. They work on any
+/// executor.
+pub mod sync {
+    pub use eddy_sync::*;
+}
+
+/// Blocking work: the runtime's thread pool (`loop.run_in_executor(None,
+/// ...)`, `asyncio.to_thread`) and the process pool
+/// (`ProcessPoolExecutor`).
+pub mod blocking {
+    pub use eddy_blocking::*;
+}
+
+pub use eddy_blocking::{fs, to_thread, unblock, unblock_cancellable};
 
 /// Time: sleeps, intervals, clocks.
 pub mod time {

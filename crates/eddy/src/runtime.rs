@@ -6,12 +6,18 @@ use std::future::Future;
 use std::io;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use eddy_blocking::{ShutdownReport, ThreadPool};
 use eddy_core::{Clock, TaskMeta};
 use eddy_executor::{Executor, Flavor};
 use eddy_reactor::{Reactor, ReactorHandle};
 use eddy_timer::{ManualClock, SystemClock, TimerDriver, TimerHandle};
 
 use crate::Task;
+
+/// How long dropping a runtime waits for running blocking jobs by default.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Configures a [`Runtime`].
 ///
@@ -28,6 +34,9 @@ pub struct Builder {
     thread_name: Arc<str>,
     event_interval: u32,
     clock: ClockChoice,
+    max_blocking_threads: Option<usize>,
+    blocking_idle_timeout: Option<Duration>,
+    shutdown_grace: Duration,
 }
 
 #[derive(Clone)]
@@ -71,6 +80,9 @@ impl Builder {
             thread_name: Arc::from("eddy-worker"),
             event_interval: eddy_executor::DEFAULT_EVENT_INTERVAL,
             clock: ClockChoice::System,
+            max_blocking_threads: None,
+            blocking_idle_timeout: None,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 
@@ -149,6 +161,51 @@ impl Builder {
         self
     }
 
+    /// The most threads the runtime's blocking pool ([`unblock`](crate::unblock))
+    /// may start (default 512). Threads start on demand and exit when idle.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread().max_blocking_threads(4).build().unwrap();
+    /// let n = rt.block_on(async { eddy::unblock(|| 2 + 2).await.unwrap() });
+    /// assert_eq!(n, 4);
+    /// ```
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = Some(n.max(1));
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before exiting
+    /// (default 10 s).
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread()
+    ///     .blocking_idle_timeout(std::time::Duration::from_secs(1))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn blocking_idle_timeout(mut self, d: Duration) -> Builder {
+        self.blocking_idle_timeout = Some(d);
+        self
+    }
+
+    /// How long dropping the runtime waits for blocking jobs that are still
+    /// running (default 10 s). Jobs still running after that are left behind
+    /// and reported on stderr; use [`Runtime::shutdown_timeout`] to get the
+    /// report as a value.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread()
+    ///     .shutdown_grace(std::time::Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn shutdown_grace(mut self, d: Duration) -> Builder {
+        self.shutdown_grace = d;
+        self
+    }
+
     /// Builds the runtime: a reactor, a timer driver around it, and the
     /// executor (starting its worker threads for the multi-threaded flavour).
     ///
@@ -171,13 +228,25 @@ impl Builder {
                 (d, h)
             }
         };
-        let (r, t) = (reactor_handle.clone(), timer_handle.clone());
+        let mut pool = ThreadPool::builder().name(format!("{}-blocking", self.thread_name));
+        if let Some(n) = self.max_blocking_threads {
+            pool = pool.max_threads(n);
+        }
+        if let Some(d) = self.blocking_idle_timeout {
+            pool = pool.idle_timeout(d);
+        }
+        let pool = pool.build();
+        // CapacityLimiter asks "which task is this?" through a hook; the
+        // executor knows. Installing it twice is harmless.
+        eddy_sync::set_current_task_hook(eddy_executor::current_task_id);
+        let (r, t, p) = (reactor_handle.clone(), timer_handle.clone(), pool.clone());
         let mut exec = eddy_executor::Builder::new(self.flavor)
             .thread_name(self.thread_name.clone())
             .event_interval(self.event_interval)
             .wrap_thread(move |body| {
                 let _r = r.enter();
                 let _t = t.enter();
+                let _p = p.enter();
                 body()
             });
         if let Some(n) = self.workers {
@@ -188,6 +257,8 @@ impl Builder {
             executor: Some(executor),
             timer: timer_handle,
             reactor: reactor_handle,
+            pool,
+            shutdown_grace: self.shutdown_grace,
         })
     }
 }
@@ -226,6 +297,8 @@ pub struct Runtime {
     executor: Option<Executor>,
     timer: TimerHandle,
     reactor: ReactorHandle,
+    pool: ThreadPool,
+    shutdown_grace: Duration,
 }
 
 impl Runtime {
@@ -244,7 +317,39 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         let _r = self.reactor.enter();
         let _t = self.timer.enter();
+        let _p = self.pool.enter();
         self.executor().block_on(fut)
+    }
+
+    /// Shuts the runtime down: cancels every task still alive (their
+    /// destructors run), then waits up to `grace` for blocking jobs that are
+    /// still running and reports what it left behind.
+    ///
+    /// Dropping the runtime does the same with the builder's
+    /// [`shutdown_grace`](Builder::shutdown_grace), printing a report that is
+    /// not clean to stderr.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = eddy::Builder::current_thread().build().unwrap();
+    /// rt.block_on(async { eddy::unblock(|| ()).await.unwrap() });
+    /// let report = rt.shutdown_timeout(Duration::from_secs(1));
+    /// assert!(report.is_clean());
+    /// ```
+    pub fn shutdown_timeout(mut self, grace: Duration) -> ShutdownReport {
+        self.shutdown_executor();
+        self.pool.shutdown(grace)
+    }
+
+    fn shutdown_executor(&mut self) {
+        // Cancelled tasks' destructors may touch timers or I/O sources, spawn,
+        // or submit blocking work: keep every context entered while the
+        // executor drains.
+        let _r = self.reactor.enter();
+        let _t = self.timer.enter();
+        let _p = self.pool.enter();
+        drop(self.executor.take());
     }
 
     /// A handle to spawn onto this runtime and reach its timers from anywhere.
@@ -260,6 +365,7 @@ impl Runtime {
             executor: self.executor().handle(),
             timer: self.timer.clone(),
             reactor: self.reactor.clone(),
+            pool: self.pool.clone(),
         }
     }
 
@@ -282,11 +388,14 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        // Cancelled tasks' destructors may touch timers or I/O sources, or
-        // spawn: keep every context entered while the executor drains.
-        let _r = self.reactor.enter();
-        let _t = self.timer.enter();
-        drop(self.executor.take());
+        if self.executor.is_none() {
+            return; // `shutdown_timeout` already ran.
+        }
+        self.shutdown_executor();
+        let report = self.pool.shutdown(self.shutdown_grace);
+        if !report.is_clean() {
+            eprintln!("eddy: runtime shut down with blocking work left behind: {report}");
+        }
     }
 }
 
@@ -314,6 +423,7 @@ pub struct Handle {
     executor: eddy_executor::Handle,
     timer: TimerHandle,
     reactor: ReactorHandle,
+    pool: ThreadPool,
 }
 
 impl Handle {
@@ -344,6 +454,7 @@ impl Handle {
             executor: eddy_executor::Handle::try_current()?,
             timer: TimerHandle::try_current().ok()?,
             reactor: ReactorHandle::try_current()?,
+            pool: ThreadPool::try_current()?,
         })
     }
 
@@ -355,6 +466,17 @@ impl Handle {
         F::Output: Send + 'static,
     {
         self.executor.spawn_with(TaskMeta::here(), fut)
+    }
+
+    /// The runtime's blocking thread pool.
+    ///
+    /// ```
+    /// # let rt = eddy::Builder::current_thread().build().unwrap();
+    /// let pool = rt.handle().blocking_pool().clone();
+    /// assert_eq!(rt.block_on(pool.unblock(|| 7)).unwrap(), 7);
+    /// ```
+    pub fn blocking_pool(&self) -> &ThreadPool {
+        &self.pool
     }
 
     /// Makes this runtime current on this thread until the guard is dropped,
@@ -377,6 +499,7 @@ impl Handle {
             _reactor: self.reactor.enter(),
             _timer: self.timer.enter(),
             _executor: self.executor.enter(),
+            _pool: self.pool.enter(),
         }
     }
 
@@ -435,6 +558,7 @@ pub struct EnterGuard {
     _reactor: eddy_reactor::EnterGuard,
     _timer: eddy_timer::EnterGuard,
     _executor: eddy_executor::EnterGuard,
+    _pool: eddy_blocking::EnterGuard,
 }
 
 impl fmt::Debug for EnterGuard {
