@@ -604,9 +604,13 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
 }
 
-/// User + system CPU time of this process, from /proc (Linux).
-fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+/// User + system CPU time of this process, from an open `/proc/self/stat`
+/// (opened beforehand: the caller may be out of descriptors).
+fn cpu_time(stat_file: &mut std::fs::File) -> Option<Duration> {
+    use std::io::{Read, Seek};
+    stat_file.rewind().ok()?;
+    let mut stat = String::new();
+    stat_file.read_to_string(&mut stat).ok()?;
     let rest = stat.rsplit_once(") ")?.1;
     let fields: Vec<&str> = rest.split(' ').collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
@@ -649,6 +653,7 @@ fn child_emfile() {
         for _ in 0..3 {
             clients.push(TcpStream::connect(addr).await.unwrap());
         }
+        let mut stat = std::fs::File::open("/proc/self/stat").unwrap();
         // Use up every descriptor (bounded by the lowered limit).
         let mut hog = Vec::new();
         loop {
@@ -677,11 +682,14 @@ fn child_emfile() {
             })
         };
         // Out of descriptors: nothing is accepted, and the loop does not spin.
-        let cpu_before = cpu_time();
+        let cpu_before = cpu_time(&mut stat);
         let wall = Instant::now();
         eddy::sleep(Duration::from_millis(600)).await;
         assert_eq!(accepted.load(Ordering::SeqCst), 0);
-        if let (Some(a), Some(b)) = (cpu_before, cpu_time()) {
+        let (Some(a), Some(b)) = (cpu_before, cpu_time(&mut stat)) else {
+            panic!("could not read CPU time from /proc/self/stat");
+        };
+        {
             let used = b.saturating_sub(a);
             println!(
                 "CPU used while backing off: {used:?} in {:?}",
