@@ -87,6 +87,9 @@ use crate::signal::{SignalKind, Signals};
 pub struct Command {
     inner: std::process::Command,
     kill_on_drop: bool,
+    /// Which of stdin, stdout, stderr the caller configured; `output` picks
+    /// its defaults only for the others.
+    configured: [bool; 3],
 }
 
 impl Command {
@@ -101,6 +104,7 @@ impl Command {
         Command {
             inner: std::process::Command::new(program),
             kill_on_drop: false,
+            configured: [false; 3],
         }
     }
 
@@ -212,6 +216,7 @@ impl Command {
     /// ```
     pub fn stdin<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
         self.inner.stdin(cfg);
+        self.configured[0] = true;
         self
     }
 
@@ -225,6 +230,7 @@ impl Command {
     /// ```
     pub fn stdout<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
         self.inner.stdout(cfg);
+        self.configured[1] = true;
         self
     }
 
@@ -238,6 +244,7 @@ impl Command {
     /// ```
     pub fn stderr<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
         self.inner.stderr(cfg);
+        self.configured[2] = true;
         self
     }
 
@@ -346,7 +353,8 @@ impl Command {
 
     /// Runs the child to completion, collecting its stdout and stderr
     /// (piped unless configured otherwise; stdin is `/dev/null` unless
-    /// configured).
+    /// configured). Those defaults stay set on this `Command` for later
+    /// spawns.
     ///
     /// # Errors
     ///
@@ -365,13 +373,17 @@ impl Command {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn output(&mut self) -> io::Result<Output> {
-        // Like std: pipes for stdout/stderr and null stdin unless the caller
-        // chose otherwise. std offers no getter, so rebuild per call with
-        // the caller's settings taking precedence is not possible; instead
-        // set the defaults on a fresh spawn through `output_defaults`.
-        self.inner.stdout(Stdio::piped());
-        self.inner.stderr(Stdio::piped());
-        self.inner.stdin(Stdio::null());
+        // std's defaults for `output`, for the streams the caller left alone.
+        // std has no getter for a Command's stdio, hence the flags.
+        if !self.configured[0] {
+            self.inner.stdin(Stdio::null());
+        }
+        if !self.configured[1] {
+            self.inner.stdout(Stdio::piped());
+        }
+        if !self.configured[2] {
+            self.inner.stderr(Stdio::piped());
+        }
         self.spawn()?.wait_with_output().await
     }
 }
@@ -513,16 +525,14 @@ impl Child {
         if let Some(status) = self.status {
             return Ok(status);
         }
-        let mut watch = self
-            .watch
-            .take()
-            .ok_or_else(|| io::Error::other("no exit watch"))?;
-        let result = watch.wait(self.std()).await;
-        self.watch = Some(watch);
-        if let Ok(status) = result {
-            self.status = Some(status);
-        }
-        result
+        // Both stay in `self` while waiting, so a cancelled wait leaves the
+        // child fully waitable.
+        let (Some(watch), Some(child)) = (&mut self.watch, &mut self.child) else {
+            return Err(io::Error::other("Child used during drop"));
+        };
+        let status = watch.wait(child).await?;
+        self.status = Some(status);
+        Ok(status)
     }
 
     /// The exit status if the child has exited (reaping it), without
@@ -857,3 +867,30 @@ macro_rules! pipe_read {
 
 pipe_read!(ChildStdout);
 pipe_read!(ChildStderr);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SIGCHLD path, used where pidfds are missing, forced here.
+    #[test]
+    fn sigchld_fallback_waits_and_reaps() {
+        crate::run(async {
+            let signals = Signals::new([SignalKind::CHILD]).unwrap();
+            let std_child = std::process::Command::new("sh")
+                .args(["-c", "sleep 0.05; exit 4"])
+                .spawn()
+                .unwrap();
+            let mut child = Child {
+                child: Some(std_child),
+                watch: Some(ExitWatch::Sigchld(signals)),
+                status: None,
+                kill_on_drop: false,
+                stdin: None,
+                stdout: None,
+                stderr: None,
+            };
+            assert_eq!(child.wait().await.unwrap().code(), Some(4));
+        });
+    }
+}
