@@ -207,5 +207,8 @@ fn many_children_on_a_multi_threaded_runtime() {
 #[test]
 fn spawn_outside_a_runtime_is_an_error_not_a_leak() {
     let err = Command::new("true").spawn().unwrap_err();
-    assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+    let inner = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<eddy::io::ReactorError>());
+    assert_eq!(inner, Some(&eddy::io::ReactorError::NoReactor), "{err}");
 }

@@ -294,8 +294,8 @@ impl Command {
         if crate::io::ReactorHandle::try_current().is_none() {
             return Err(crate::io::ReactorError::NoReactor.into());
         }
-        // Watch SIGCHLD before the child exists when pidfds are missing, so
-        // an early exit cannot slip between spawn and the first wait.
+        // An exit before the watch exists is not lost: every wait checks
+        // `try_wait` after the watch is in place and before sleeping.
         let mut child = self.inner.spawn()?;
         let watch = match ExitWatch::new(&child) {
             Ok(w) => w,
