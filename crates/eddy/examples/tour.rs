@@ -340,6 +340,65 @@ async fn pools_demo() {
     }
 }
 
+// --- Real sockets: the same gather over TCP ----------------------------------
+
+/// A tiny server in the style of `asyncio.start_server`: each request line
+/// names a URL and a delay in seconds; the reply comes after that delay.
+async fn slow_server() -> std::io::Result<eddy::net::Server> {
+    eddy::net::start_server("127.0.0.1:0", |mut reader, mut writer| async move {
+        let Ok(line) = reader.readline().await else {
+            return;
+        };
+        let line = String::from_utf8_lossy(&line);
+        let mut parts = line.split_whitespace();
+        let url = parts.next().unwrap_or("?").to_owned();
+        let delay: f64 = parts.next().and_then(|d| d.parse().ok()).unwrap_or(0.0);
+        eddy::sleep(secs(delay)).await;
+        writer.write(format!("Got {url}\n").as_bytes());
+        let _ = writer.close().await;
+    })
+    .await
+}
+
+/// `fetch` over a real connection: `asyncio.open_connection`, write, drain,
+/// readline.
+async fn fetch_tcp(addr: std::net::SocketAddr, url: &str, delay: f64) -> std::io::Result<String> {
+    let (mut reader, mut writer) = eddy::net::open_connection(addr).await?;
+    writer.write(format!("{url} {delay}\n").as_bytes());
+    writer.drain().await?;
+    let reply = reader.readline().await?;
+    Ok(String::from_utf8_lossy(&reply).trim_end().to_owned())
+}
+
+async fn sockets_demo() {
+    heading("Real sockets: gather over TCP (open_connection / start_server)");
+    let server = match slow_server().await {
+        Ok(s) => s,
+        Err(e) => {
+            println!("could not start the local server: {e}");
+            return;
+        }
+    };
+    let addr = server.local_addr();
+    let t = Instant::now();
+    let tasks = [
+        eddy::spawn(fetch_tcp(addr, "url1", 1.0)),
+        eddy::spawn(fetch_tcp(addr, "url2", 2.0)),
+        eddy::spawn(fetch_tcp(addr, "url3", 3.0)),
+    ];
+    let mut results = Vec::new();
+    for task in tasks {
+        match task.await {
+            Ok(Ok(r)) => results.push(r),
+            Ok(Err(e)) => results.push(format!("error: {e}")),
+            Err(e) => results.push(format!("task failed: {e}")),
+        }
+    }
+    elapsed_line("Three requests to a local server, concurrently", t, 3.0);
+    println!("{results:?}");
+    server.close();
+}
+
 // --- Parallelism: beyond asyncio ---------------------------------------------
 
 fn parallel_demo() {
@@ -426,6 +485,7 @@ fn main() {
         semaphore_demo().await;
         queue_demo().await;
         pools_demo().await;
+        sockets_demo().await;
     });
     parallel_demo();
     println!("\ntour finished in {:.2}s", start.elapsed().as_secs_f64());

@@ -53,8 +53,11 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod net;
+pub mod process;
 mod run;
 mod runtime;
+pub mod signal;
 
 pub use run::{RunError, run, try_run};
 pub use runtime::{Builder, EnterGuard, Handle, Runtime};
