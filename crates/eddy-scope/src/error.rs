@@ -276,7 +276,11 @@ impl fmt::Debug for GroupError {
 impl fmt::Display for GroupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.failures.len();
-        write!(f, "{n} failure{} in task group", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "{n} failure{} in task group",
+            if n == 1 { "" } else { "s" }
+        )?;
         for (i, fail) in self.failures.iter().enumerate() {
             write!(f, "{}{fail}", if i == 0 { ": " } else { "; " })?;
         }

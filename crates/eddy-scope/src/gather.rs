@@ -169,18 +169,43 @@ impl_gather!(gather12, try_gather12; F0 T0 f0, F1 T1 f1, F2 T2 f2, F3 T3 f3, F4 
 /// ```
 #[macro_export]
 macro_rules! gather {
-    ($f0:expr $(,)?) => { $crate::__private::gather1($f0) };
-    ($f0:expr, $f1:expr $(,)?) => { $crate::__private::gather2($f0, $f1) };
-    ($f0:expr, $f1:expr, $f2:expr $(,)?) => { $crate::__private::gather3($f0, $f1, $f2) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr $(,)?) => { $crate::__private::gather4($f0, $f1, $f2, $f3) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr $(,)?) => { $crate::__private::gather5($f0, $f1, $f2, $f3, $f4) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr $(,)?) => { $crate::__private::gather6($f0, $f1, $f2, $f3, $f4, $f5) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr $(,)?) => { $crate::__private::gather7($f0, $f1, $f2, $f3, $f4, $f5, $f6) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr $(,)?) => { $crate::__private::gather8($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr $(,)?) => { $crate::__private::gather9($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr, $f9:expr $(,)?) => { $crate::__private::gather10($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8, $f9) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr, $f9:expr, $f10:expr $(,)?) => { $crate::__private::gather11($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8, $f9, $f10) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr, $f9:expr, $f10:expr, $f11:expr $(,)?) => { $crate::__private::gather12($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8, $f9, $f10, $f11) };}
+    ($f0:expr $(,)?) => {
+        $crate::__private::gather1($f0)
+    };
+    ($f0:expr, $f1:expr $(,)?) => {
+        $crate::__private::gather2($f0, $f1)
+    };
+    ($f0:expr, $f1:expr, $f2:expr $(,)?) => {
+        $crate::__private::gather3($f0, $f1, $f2)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr $(,)?) => {
+        $crate::__private::gather4($f0, $f1, $f2, $f3)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr $(,)?) => {
+        $crate::__private::gather5($f0, $f1, $f2, $f3, $f4)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr $(,)?) => {
+        $crate::__private::gather6($f0, $f1, $f2, $f3, $f4, $f5)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr $(,)?) => {
+        $crate::__private::gather7($f0, $f1, $f2, $f3, $f4, $f5, $f6)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr $(,)?) => {
+        $crate::__private::gather8($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr $(,)?) => {
+        $crate::__private::gather9($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr, $f9:expr $(,)?) => {
+        $crate::__private::gather10($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8, $f9)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr, $f9:expr, $f10:expr $(,)?) => {
+        $crate::__private::gather11($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8, $f9, $f10)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr, $f9:expr, $f10:expr, $f11:expr $(,)?) => {
+        $crate::__private::gather12($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8, $f9, $f10, $f11)
+    };
+}
 
 /// Like [`gather!`] for futures that return `Result<T, E>` (the same `E`):
 /// `Ok` with the tuple of values once all succeed, or the first `Err` as
@@ -213,18 +238,45 @@ macro_rules! gather {
 /// ```
 #[macro_export]
 macro_rules! try_gather {
-    ($f0:expr $(,)?) => { $crate::__private::try_gather1($f0) };
-    ($f0:expr, $f1:expr $(,)?) => { $crate::__private::try_gather2($f0, $f1) };
-    ($f0:expr, $f1:expr, $f2:expr $(,)?) => { $crate::__private::try_gather3($f0, $f1, $f2) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr $(,)?) => { $crate::__private::try_gather4($f0, $f1, $f2, $f3) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr $(,)?) => { $crate::__private::try_gather5($f0, $f1, $f2, $f3, $f4) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr $(,)?) => { $crate::__private::try_gather6($f0, $f1, $f2, $f3, $f4, $f5) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr $(,)?) => { $crate::__private::try_gather7($f0, $f1, $f2, $f3, $f4, $f5, $f6) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr $(,)?) => { $crate::__private::try_gather8($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr $(,)?) => { $crate::__private::try_gather9($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr, $f9:expr $(,)?) => { $crate::__private::try_gather10($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8, $f9) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr, $f9:expr, $f10:expr $(,)?) => { $crate::__private::try_gather11($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8, $f9, $f10) };
-    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr, $f9:expr, $f10:expr, $f11:expr $(,)?) => { $crate::__private::try_gather12($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8, $f9, $f10, $f11) };}
+    ($f0:expr $(,)?) => {
+        $crate::__private::try_gather1($f0)
+    };
+    ($f0:expr, $f1:expr $(,)?) => {
+        $crate::__private::try_gather2($f0, $f1)
+    };
+    ($f0:expr, $f1:expr, $f2:expr $(,)?) => {
+        $crate::__private::try_gather3($f0, $f1, $f2)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr $(,)?) => {
+        $crate::__private::try_gather4($f0, $f1, $f2, $f3)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr $(,)?) => {
+        $crate::__private::try_gather5($f0, $f1, $f2, $f3, $f4)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr $(,)?) => {
+        $crate::__private::try_gather6($f0, $f1, $f2, $f3, $f4, $f5)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr $(,)?) => {
+        $crate::__private::try_gather7($f0, $f1, $f2, $f3, $f4, $f5, $f6)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr $(,)?) => {
+        $crate::__private::try_gather8($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr $(,)?) => {
+        $crate::__private::try_gather9($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr, $f9:expr $(,)?) => {
+        $crate::__private::try_gather10($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8, $f9)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr, $f9:expr, $f10:expr $(,)?) => {
+        $crate::__private::try_gather11($f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8, $f9, $f10)
+    };
+    ($f0:expr, $f1:expr, $f2:expr, $f3:expr, $f4:expr, $f5:expr, $f6:expr, $f7:expr, $f8:expr, $f9:expr, $f10:expr, $f11:expr $(,)?) => {
+        $crate::__private::try_gather12(
+            $f0, $f1, $f2, $f3, $f4, $f5, $f6, $f7, $f8, $f9, $f10, $f11,
+        )
+    };
+}
 
 /// Future returned by [`gather_all`].
 #[must_use = "futures do nothing unless awaited"]

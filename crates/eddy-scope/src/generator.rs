@@ -22,8 +22,8 @@ impl<T> Yielder<T> {
     /// Yields `item` (Python's `yield item` in an `async def`). Await it
     /// directly in the generator's body: the generator resumes when the
     /// consumer asks for the next item.
-    pub fn yield_(&self, item: T) -> YieldNow<'_, T> {
-        YieldNow {
+    pub fn yield_(&self, item: T) -> YieldItem<'_, T> {
+        YieldItem {
             yielder: self,
             item: Some(item),
         }
@@ -38,14 +38,14 @@ impl<T> fmt::Debug for Yielder<T> {
 
 /// Future returned by [`Yielder::yield_`].
 #[must_use = "a yield does nothing unless awaited"]
-pub struct YieldNow<'a, T> {
+pub struct YieldItem<'a, T> {
     yielder: &'a Yielder<T>,
     item: Option<T>,
 }
 
-impl<T> Unpin for YieldNow<'_, T> {}
+impl<T> Unpin for YieldItem<'_, T> {}
 
-impl<T> Future for YieldNow<'_, T> {
+impl<T> Future for YieldItem<'_, T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {

@@ -36,7 +36,9 @@ impl fmt::Display for ChildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ChildError::Cancelled => "task group child was cancelled",
-            ChildError::Failed => "task group child failed (its error is in the group's GroupError)",
+            ChildError::Failed => {
+                "task group child failed (its error is in the group's GroupError)"
+            }
             ChildError::AlreadyTaken => "task group child's outcome was already taken",
         })
     }

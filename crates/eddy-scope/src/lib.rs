@@ -106,7 +106,7 @@ pub use error::{BoxError, ChildOutput, Failure, FailureKind, GroupError};
 pub use gather::{
     GatherAll, GatherSettled, TryGatherAll, gather_all, gather_settled, try_gather_all,
 };
-pub use generator::{AsyncGen, TryAsyncGen, YieldNow, Yielder, async_gen, try_async_gen};
+pub use generator::{AsyncGen, TryAsyncGen, YieldItem, Yielder, async_gen, try_async_gen};
 pub use group::{
     ChildBuilder, ChildError, GroupSpawnError, GroupTask, Join, Ready, Start, StartError,
     TaskGroup, TaskGroupHandle, task_group_in,
@@ -115,7 +115,9 @@ pub use map::{map_concurrent, try_map_concurrent};
 pub use resource::{Resource, with_resource_in};
 pub use shield::{Shielded, cancel_with_grace, shield_in};
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at, try_timeout, wait_for};
-pub use wait::{AsCompleted, Either, Select, WaitMode, Waited, as_completed, race, race_all, select, wait};
+pub use wait::{
+    AsCompleted, Either, Select, WaitMode, Waited, as_completed, race, race_all, select, wait,
+};
 
 /// Used by the `gather!` and `try_gather!` macros; not public API.
 #[doc(hidden)]
