@@ -1,8 +1,9 @@
 //! `GroupError` (the `ExceptionGroup` analogue) and its parts.
 
+use std::any::Any;
 use std::error::Error;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use eddy_core::{Panic, TaskId};
 
@@ -52,13 +53,62 @@ impl<T, E: Into<BoxError>> ChildOutput for Result<T, E> {
     }
 }
 
+/// A panic caught in a group member, kept so it can be inspected and
+/// re-raised. Unlike [`Panic`] it is `Sync` (the payload sits behind a
+/// lock), so a [`GroupError`] can itself be a child's error in an outer
+/// group.
+pub struct CaughtPanic {
+    message: Option<String>,
+    payload: Mutex<Panic>,
+}
+
+impl CaughtPanic {
+    pub(crate) fn new(payload: Box<dyn Any + Send + 'static>) -> CaughtPanic {
+        let panic = Panic::new(payload);
+        CaughtPanic {
+            message: panic.message().map(str::to_owned),
+            payload: Mutex::new(panic),
+        }
+    }
+
+    /// The panic message, when the payload is a string.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The panic, for [`std::panic::resume_unwind`] or a [`JoinError`](eddy_core::JoinError).
+    pub fn into_panic(self) -> Panic {
+        self.payload.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl fmt::Debug for CaughtPanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(m) => f.debug_tuple("CaughtPanic").field(m).finish(),
+            None => f.write_str("CaughtPanic(<non-string payload>)"),
+        }
+    }
+}
+
+impl fmt::Display for CaughtPanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(m) => write!(f, "panicked: {m}"),
+            None => f.write_str("panicked"),
+        }
+    }
+}
+
+impl Error for CaughtPanic {}
+
 /// How one member of a group failed.
 #[derive(Debug)]
 pub enum FailureKind {
     /// It returned `Err`.
     Error(BoxError),
     /// It panicked; the payload is kept so it can be re-raised.
-    Panic(Panic),
+    Panic(CaughtPanic),
 }
 
 /// One failure collected by a task group: which child (or the body) failed,
@@ -102,7 +152,7 @@ impl Failure {
     }
 
     /// The panic, if it panicked.
-    pub fn panic(&self) -> Option<&Panic> {
+    pub fn panic(&self) -> Option<&CaughtPanic> {
         match &self.kind {
             FailureKind::Panic(p) => Some(p),
             FailureKind::Error(_) => None,
@@ -205,7 +255,7 @@ impl GroupError {
     }
 
     /// The panics, first one first.
-    pub fn panics(&self) -> impl Iterator<Item = &Panic> {
+    pub fn panics(&self) -> impl Iterator<Item = &CaughtPanic> {
         self.failures.iter().filter_map(Failure::panic)
     }
 
@@ -259,7 +309,7 @@ impl GroupError {
         if let Some(i) = failures.iter().position(|f| f.panic().is_some()) {
             let f = failures.remove(i);
             match f.kind {
-                FailureKind::Panic(p) => std::panic::resume_unwind(p.into_payload()),
+                FailureKind::Panic(p) => std::panic::resume_unwind(p.into_panic().into_payload()),
                 kind => failures.insert(i, Failure { kind, ..f }),
             }
         }

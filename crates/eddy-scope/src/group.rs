@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use eddy_core::{DynTask, Panic, Spawn, TaskId, TaskMeta};
+use eddy_core::{DynTask, Spawn, TaskId, TaskMeta};
 use eddy_timer::{Sleep, TimerHandle};
 use pin_project_lite::pin_project;
 use slab::Slab;
 
-use crate::error::{ChildOutput, Failure, FailureKind, GroupError};
+use crate::error::{CaughtPanic, ChildOutput, Failure, FailureKind, GroupError};
 use crate::oneshot::{self, Recv};
 use crate::set::lock;
 use crate::timeout::deadline_after;
@@ -722,13 +722,13 @@ where
         let outcome = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(out)) => out.into_result().map_err(FailureKind::Error),
-            Err(payload) => Err(FailureKind::Panic(Panic::new(payload))),
+            Err(payload) => Err(FailureKind::Panic(CaughtPanic::new(payload))),
         };
         // Drop the finished future now so its cleanup is done before anyone
         // hears about the outcome; a panicking destructor is a failure too.
         let dropped = catch_unwind(AssertUnwindSafe(|| this.stage.set(Stage::Done)));
         let outcome = match (outcome, dropped) {
-            (Ok(_), Err(payload)) => Err(FailureKind::Panic(Panic::new(payload))),
+            (Ok(_), Err(payload)) => Err(FailureKind::Panic(CaughtPanic::new(payload))),
             (o, _) => o,
         };
         let guard = this.guard;
@@ -1065,7 +1065,7 @@ where
                     }
                     Err(e) => Some(FailureKind::Error(e)),
                 },
-                Some(Err(payload)) => Some(FailureKind::Panic(Panic::new(payload))),
+                Some(Err(payload)) => Some(FailureKind::Panic(CaughtPanic::new(payload))),
                 // The group is cancelling: cancel the body's pending await.
                 None => None,
             };
@@ -1076,7 +1076,7 @@ where
                     task: None,
                     child: None,
                     name: None,
-                    kind: FailureKind::Panic(Panic::new(payload)),
+                    kind: FailureKind::Panic(CaughtPanic::new(payload)),
                 });
             }
             if let Some(kind) = failure {

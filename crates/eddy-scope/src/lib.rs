@@ -102,7 +102,7 @@ pub use cancel_scope::{
     CancelScope, Interrupted, MoveOn, Scoped, deadline_in, fail_after, fail_at, move_on_after,
     move_on_at,
 };
-pub use error::{BoxError, ChildOutput, Failure, FailureKind, GroupError};
+pub use error::{BoxError, CaughtPanic, ChildOutput, Failure, FailureKind, GroupError};
 pub use gather::{
     GatherAll, GatherSettled, TryGatherAll, gather_all, gather_settled, try_gather_all,
 };

@@ -140,6 +140,20 @@ impl TaskGroup {
         TaskGroup(self.0.with_grace(grace))
     }
 
+    /// A cloneable handle for spawning from elsewhere (children included).
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// let tg = eddy::TaskGroup::new();
+    /// let h = tg.handle();
+    /// tg.spawn(async move { h.spawn(async {}); });
+    /// tg.join().await.unwrap();
+    /// # });
+    /// ```
+    pub fn handle(&self) -> TaskGroupHandle {
+        self.0.handle()
+    }
+
     /// Waits for every child; see [`eddy_scope::TaskGroup::join`].
     ///
     /// # Errors
@@ -178,7 +192,7 @@ impl fmt::Debug for TaskGroup {
 ///
 /// # Panics
 ///
-/// Outside a runtime.
+/// When first polled outside a runtime.
 ///
 /// # Errors
 ///
@@ -203,16 +217,15 @@ impl fmt::Debug for TaskGroup {
 ///     assert_eq!(out.unwrap(), Some(6));
 /// });
 /// ```
-#[track_caller]
-pub fn task_group<B, Fut>(
+pub async fn task_group<B, Fut>(
     body: B,
-) -> impl Future<Output = Result<Option<<Fut::Output as ChildOutput>::Ok>, GroupError>>
+) -> Result<Option<<Fut::Output as ChildOutput>::Ok>, GroupError>
 where
     B: FnOnce(TaskGroupHandle) -> Fut,
     Fut: Future,
     Fut::Output: ChildOutput,
 {
-    task_group_in(current_spawner(), body)
+    task_group_in(current_spawner(), body).await
 }
 
 /// Runs `future` as its own task so that cancelling whoever awaits it does
@@ -346,7 +359,7 @@ where
 ///
 /// # Panics
 ///
-/// Outside a runtime.
+/// When first polled outside a runtime.
 ///
 /// # Errors
 ///
@@ -368,12 +381,11 @@ where
 ///     assert_eq!(n, 6);
 /// });
 /// ```
-#[track_caller]
-pub fn with_resource<R, E, T, A, Rel, RelFut, B>(
+pub async fn with_resource<R, E, T, A, Rel, RelFut, B>(
     acquire: A,
     release: Rel,
     body: B,
-) -> impl Future<Output = Result<T, E>>
+) -> Result<T, E>
 where
     R: Send + 'static,
     A: Future<Output = Result<R, E>>,
@@ -381,5 +393,5 @@ where
     RelFut: Future<Output = ()> + Send + 'static,
     B: for<'a> FnOnce(&'a mut R) -> Pin<Box<dyn Future<Output = T> + Send + 'a>>,
 {
-    with_resource_in(current_spawner(), acquire, release, body)
+    with_resource_in(current_spawner(), acquire, release, body).await
 }
