@@ -145,7 +145,7 @@ impl_gather!(gather12, try_gather12; F0 T0 f0, F1 T1 f1, F2 T2 f2, F3 T3 f3, F4 
 ///
 /// A panic in one input propagates out of the `gather!` and drops the
 /// others. For `Result` outputs where the first error should stop the rest,
-/// use [`try_gather!`]; to keep every outcome in place, [`gather_settled`].
+/// use [`try_gather!`](crate::try_gather!); to keep every outcome in place, [`gather_settled`].
 ///
 /// # Cancellation
 ///
@@ -207,7 +207,7 @@ macro_rules! gather {
     };
 }
 
-/// Like [`gather!`] for futures that return `Result<T, E>` (the same `E`):
+/// Like [`gather!`](crate::gather!) for futures that return `Result<T, E>` (the same `E`):
 /// `Ok` with the tuple of values once all succeed, or the first `Err` as
 /// soon as it happens, dropping (cancelling) the inputs still running.
 ///
@@ -217,7 +217,7 @@ macro_rules! gather {
 ///
 /// # Cancellation
 ///
-/// As for [`gather!`]: dropping it drops every input still running.
+/// As for [`gather!`](crate::gather!): dropping it drops every input still running.
 ///
 /// # Example
 ///
