@@ -1168,3 +1168,76 @@ impl<V> fmt::Debug for Start<V> {
         f.debug_struct("Start").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{FakePool, Gate};
+    use futures_lite::future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct CountDrop(Arc<AtomicUsize>);
+    impl Drop for CountDrop {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Everything through the `Spawn` seam, on a fake executor that runs
+    /// only when told to: no runtime, no timer, no threads.
+    #[test]
+    fn failure_cancels_siblings_on_a_fake_spawner() {
+        let pool = FakePool::default();
+        let tg = TaskGroup::new_in(Arc::new(pool.clone()));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (fail, never) = (Gate::default(), Gate::default());
+        let f = fail.clone();
+        let ok = tg.spawn(async { Ok::<_, String>(1) });
+        let failing = tg.spawn(async move {
+            f.await;
+            Err::<(), _>("boom")
+        });
+        for _ in 0..3 {
+            let (d, n) = (CountDrop(drops.clone()), never.clone());
+            tg.spawn(async move {
+                let _d = d;
+                n.await;
+            });
+        }
+        let mut join = Box::pin(tg.join());
+        assert_eq!(pool.run_until_stalled(), 5);
+        assert!(future::block_on(future::poll_once(&mut join)).is_none());
+        assert_eq!(future::block_on(ok), Ok(1));
+
+        fail.open();
+        pool.run_until_stalled();
+        assert_eq!(drops.load(Ordering::SeqCst), 3, "siblings dropped");
+        assert_eq!(pool.queued(), 0);
+        let eg = future::block_on(future::poll_once(&mut join))
+            .expect("joined")
+            .unwrap_err();
+        assert_eq!(eg.len(), 1);
+        assert!(eg.to_string().contains("boom"), "{eg}");
+        assert_eq!(future::block_on(failing), Err(ChildError::Failed));
+    }
+
+    #[test]
+    fn dropping_the_group_cancels_children_on_a_fake_spawner() {
+        let pool = FakePool::default();
+        let tg = TaskGroup::new_in(Arc::new(pool.clone()));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let d = CountDrop(drops.clone());
+        let child = tg.spawn(async move {
+            let _d = d;
+            std::future::pending::<()>().await;
+        });
+        pool.run_until_stalled();
+        let h = tg.handle();
+        drop(tg);
+        pool.run_until_stalled();
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(future::block_on(child), Err(ChildError::Cancelled));
+        assert_eq!(h.try_spawn(async {}).unwrap_err(), GroupSpawnError::Closed);
+        assert!(h.is_empty());
+    }
+}

@@ -95,6 +95,8 @@ mod oneshot;
 mod resource;
 mod set;
 mod shield;
+#[cfg(test)]
+mod test_util;
 mod timeout;
 mod wait;
 

@@ -162,3 +162,148 @@ impl<F: Future> FutureSet<F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A future completed by the test: `ready` is flipped by hand and the
+    /// stored waker is woken, like a timer or socket would.
+    #[derive(Default)]
+    struct Gate {
+        ready: AtomicBool,
+        waker: Mutex<Option<Waker>>,
+        polls: AtomicUsize,
+    }
+
+    struct Gated(Arc<Gate>, usize);
+
+    impl Future for Gated {
+        type Output = usize;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+            self.0.polls.fetch_add(1, Ordering::SeqCst);
+            if self.0.ready.load(Ordering::SeqCst) {
+                Poll::Ready(self.1)
+            } else {
+                *lock(&self.0.waker) = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+
+    struct CountWake(AtomicUsize);
+    impl Wake for CountWake {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push,
+        Complete(usize),
+        Remove(usize),
+        Poll,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            Just(Op::Push),
+            (0usize..16).prop_map(Op::Complete),
+            (0usize..16).prop_map(Op::Remove),
+            Just(Op::Poll),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Random pushes, completions, removals and polls against a model:
+        /// the set yields exactly the completed, not-yet-yielded members,
+        /// only ever polls a member again after it was woken, and wakes its
+        /// owner whenever a member is woken.
+        #[test]
+        fn future_set_matches_model(ops in prop::collection::vec(op(), 1..60)) {
+            let mut set = FutureSet::new();
+            let mut gates: Vec<Arc<Gate>> = Vec::new();
+            // Model: members in the set, and which of them are complete.
+            let mut live: BTreeSet<usize> = BTreeSet::new();
+            let mut complete: BTreeSet<usize> = BTreeSet::new();
+            // Members woken (or new) since they were last polled.
+            let mut woken: BTreeSet<usize> = BTreeSet::new();
+            let owner = Arc::new(CountWake(AtomicUsize::new(0)));
+            let waker = Waker::from(owner.clone());
+            let mut cx = Context::from_waker(&waker);
+            for op in ops {
+                match op {
+                    Op::Push => {
+                        let g = Arc::new(Gate::default());
+                        let idx = set.push(Gated(g.clone(), gates.len()));
+                        prop_assert_eq!(idx, gates.len());
+                        live.insert(idx);
+                        woken.insert(idx);
+                        gates.push(g);
+                    }
+                    Op::Complete(i) => {
+                        if let Some(g) = gates.get(i) {
+                            g.ready.store(true, Ordering::SeqCst);
+                            let before = owner.0.load(Ordering::SeqCst);
+                            let w = lock(&g.waker).take();
+                            let had_waker = w.is_some();
+                            if let Some(w) = w { w.wake(); }
+                            if had_waker {
+                                woken.insert(i);
+                            }
+                            if live.contains(&i) {
+                                complete.insert(i);
+                                if had_waker {
+                                    prop_assert!(owner.0.load(Ordering::SeqCst) > before, "owner not woken");
+                                }
+                            }
+                        }
+                    }
+                    Op::Remove(i) => {
+                        let removed = set.remove(i).is_some();
+                        prop_assert_eq!(removed, live.remove(&i));
+                        complete.remove(&i);
+                    }
+                    Op::Poll => {
+                        let polls_before: Vec<usize> =
+                            gates.iter().map(|g| g.polls.load(Ordering::SeqCst)).collect();
+                        let mut yielded = BTreeSet::new();
+                        loop {
+                            match set.poll_next(&mut cx) {
+                                Poll::Ready(Some((i, Ok(v)))) => {
+                                    prop_assert_eq!(i, v);
+                                    prop_assert!(complete.remove(&i), "yielded {} which is not complete", i);
+                                    live.remove(&i);
+                                    yielded.insert(i);
+                                }
+                                Poll::Ready(Some((_, Err(_)))) => prop_assert!(false, "no member panics"),
+                                Poll::Ready(None) => {
+                                    prop_assert!(live.is_empty());
+                                    break;
+                                }
+                                Poll::Pending => break,
+                            }
+                        }
+                        prop_assert!(complete.is_empty(), "completed members not yielded: {:?}", complete);
+                        // Exactly the woken members still in the set were
+                        // polled, once each.
+                        for (i, g) in gates.iter().enumerate() {
+                            let polled = g.polls.load(Ordering::SeqCst) - polls_before[i];
+                            let expect = usize::from(woken.contains(&i) && (live.contains(&i) || yielded.contains(&i)));
+                            prop_assert_eq!(polled, expect, "member {} polled {} times", i, polled);
+                        }
+                        woken.clear();
+                    }
+                }
+                prop_assert_eq!(set.live(), live.len());
+                prop_assert_eq!(set.live_indices().collect::<BTreeSet<_>>(), live.clone());
+            }
+        }
+    }
+}
