@@ -1039,7 +1039,19 @@ where
     let mut body = pin!(Some(body(handle)));
     let mut out = None;
     let mut join = group.join();
+    let mut forwarded = false;
     poll_fn(|cx| {
+        if !forwarded && crate::probe::outer_cancel_requested() {
+            // The task running this group was asked to finish: pass the
+            // request on to the children (each within its grace). The body
+            // sees the request itself and decides what to do.
+            forwarded = true;
+            let now = shared.now();
+            let mut st = lock(&shared.state);
+            for (_, c) in st.children.iter_mut() {
+                cancel_child(c, false, now);
+            }
+        }
         if let Some(b) = body.as_mut().as_pin_mut() {
             let polled = if lock(&shared.state).cancel.is_some() {
                 None

@@ -92,6 +92,7 @@ mod generator;
 mod group;
 mod map;
 mod oneshot;
+mod probe;
 mod resource;
 mod set;
 mod shield;
@@ -114,6 +115,7 @@ pub use group::{
     TaskGroup, TaskGroupHandle, task_group_in,
 };
 pub use map::{map_concurrent, try_map_concurrent};
+pub use probe::set_cancel_probe;
 pub use resource::{Resource, with_resource_in};
 pub use shield::{Shielded, cancel_with_grace, shield_in};
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at, try_timeout, wait_for};

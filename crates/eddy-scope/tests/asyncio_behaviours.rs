@@ -977,3 +977,33 @@ fn group_children_run_in_parallel_on_the_multi_threaded_runtime() {
     }));
     assert!(ok.is_ok(), "{ok:?}");
 }
+
+#[test]
+fn a_graceful_cancel_of_the_enclosing_task_reaches_the_children() {
+    let (rt, clock) = virtual_time();
+    let start = clock.now();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    rt.block_on(async move {
+        let l2 = l.clone();
+        let worker = eddy::spawn(eddy::task_group(move |tg| async move {
+            for name in ["a", "b"] {
+                let l = l2.clone();
+                tg.builder().grace(ms(100)).spawn(async move {
+                    eddy::cancelled().await;
+                    sleep(ms(10)).await; // awaited cleanup
+                    l.lock().unwrap().push(name);
+                });
+            }
+            eddy::cancelled().await;
+            l2.lock().unwrap().push("body");
+        }));
+        sleep(ms(5)).await;
+        let out = eddy::cancel_with_grace(worker, ms(1000)).await;
+        assert!(matches!(out, Ok(Ok(Some(())))), "{out:?}");
+    });
+    let mut got = log.lock().unwrap().clone();
+    got.sort_unstable();
+    assert_eq!(got, ["a", "b", "body"]);
+    assert_eq!(clock.now() - start, ms(15));
+}

@@ -200,7 +200,11 @@ impl fmt::Debug for TaskGroup {
 ///
 /// # Cancellation
 ///
-/// Dropping the future drops the body and cancels every child.
+/// Dropping the future drops the body and cancels every child. When the
+/// task running the group is cancelled gracefully
+/// ([`cancel_with_grace`], `Task::request_cancel`), the request is passed
+/// on to the children (each with its grace period); the body sees it
+/// itself through [`cancelled`] / [`is_cancel_requested`].
 ///
 /// # Example
 ///
@@ -225,6 +229,7 @@ where
     Fut: Future,
     Fut::Output: ChildOutput,
 {
+    eddy_scope::set_cancel_probe(eddy_executor::is_cancel_requested);
     task_group_in(current_spawner(), body).await
 }
 
