@@ -24,7 +24,11 @@ fn bench_scope() {
 
         let t = Instant::now();
         for i in 0..N {
-            std::hint::black_box(eddy::timeout(Duration::from_secs(1), async { i }).await.ok());
+            std::hint::black_box(
+                eddy::timeout(Duration::from_secs(1), async { i })
+                    .await
+                    .ok(),
+            );
         }
         per("timeout(ready future)", N, t.elapsed());
 
@@ -45,7 +49,9 @@ fn bench_scope() {
 
         let t = Instant::now();
         let tg = eddy::TaskGroup::new();
-        let handles: Vec<_> = (0..M).map(|i| tg.spawn(async move { Ok::<_, String>(i) })).collect();
+        let handles: Vec<_> = (0..M)
+            .map(|i| tg.spawn(async move { Ok::<_, String>(i) }))
+            .collect();
         tg.join().await.unwrap();
         for h in handles {
             std::hint::black_box(h.await.unwrap());
@@ -67,6 +73,10 @@ fn bench_scope() {
         }))
         .await;
         assert_eq!(out.len() as u64, M);
-        per("gather_all of 100k sleeps (1-10 ms), wall per input", M, t.elapsed());
+        per(
+            "gather_all of 100k sleeps (1-10 ms), wall per input",
+            M,
+            t.elapsed(),
+        );
     });
 }
