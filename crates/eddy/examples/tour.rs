@@ -21,7 +21,8 @@ use std::sync::atomic::AtomicUsize;
 
 use eddy::JoinError;
 use eddy::blocking::process::{ProcessJob, ProcessPool, Registry, worker_main_if_child};
-use eddy::sync::{Queue, Semaphore};
+use eddy::prelude::*;
+use eddy::sync::{Queue, Semaphore}; // FutureExt::boxed
 
 static SCALE: OnceLock<f64> = OnceLock::new();
 
@@ -94,19 +95,17 @@ async fn gather_demo() {
     elapsed_line("Sequential", t, 6.0);
     println!("{:?}", [r1, r2, r3]);
 
-    // Concurrent: total ≈ max(1, 2, 3) = 3s. Spawned in input order and awaited
-    // in input order, the results come back in input order whatever order the
-    // tasks finish in (this is what gather does).
+    // Concurrent: total ≈ max(1, 2, 3) = 3s. gather! runs them together
+    // inside this task and returns the results in input order, whatever
+    // order they finish in.
     let t = Instant::now();
-    let tasks = [
-        eddy::spawn(fetch_delay("url1", 1.0)),
-        eddy::spawn(fetch_delay("url2", 2.0)),
-        eddy::spawn(fetch_delay("url3", 3.0)),
-    ];
-    let mut results = Vec::new();
-    for task in tasks {
-        results.push(task.await.expect("fetch task failed"));
-    }
+    let (r1, r2, r3) = eddy::gather!(
+        fetch_delay("url1", 1.0),
+        fetch_delay("url2", 2.0),
+        fetch_delay("url3", 3.0),
+    )
+    .await;
+    let results = [r1, r2, r3];
     elapsed_line("Concurrent", t, 3.0);
 
     println!("Elapsed: {:.2}s", start.elapsed().as_secs_f64());
@@ -135,6 +134,136 @@ async fn create_task_demo() {
     task_a.await.expect("task A failed");
     task_b.await.expect("task B failed");
     elapsed_line("both done", start, 2.0);
+}
+
+// --- Async iterators and context managers -------------------------------------
+
+/// The note's `stream_records`: an async generator.
+fn stream_records(limit: u32) -> impl futures_lite::Stream<Item = (u32, u32)> {
+    eddy::async_gen(move |y| async move {
+        for i in 0..limit {
+            eddy::yield_now().await; // yield control to the event loop
+            y.yield_((i, i * 2)).await;
+        }
+    })
+}
+
+struct Connection(&'static str);
+
+impl Connection {
+    async fn execute(&self, sql: &str) -> usize {
+        eddy::yield_now().await;
+        println!("{}: {sql}", self.0);
+        1
+    }
+
+    async fn close(self) {
+        eddy::yield_now().await;
+        println!("{}: closed (awaited)", self.0);
+    }
+}
+
+async fn connect(url: &'static str) -> std::io::Result<Connection> {
+    eddy::yield_now().await;
+    Ok(Connection(url))
+}
+
+async fn iter_ctx_demo() {
+    heading("Async iterators and context managers");
+    // async for record in stream_records(100)
+    let mut records = std::pin::pin!(stream_records(100));
+    let mut count = 0;
+    while let Some((id, value)) = records.next().await {
+        if id < 3 {
+            println!("{{'id': {id}, 'value': {value}}}");
+        }
+        count += 1;
+    }
+    println!("... {count} records");
+    // async with async_connection("db://host") as conn: await conn.execute(..)
+    let rows = eddy::with_resource(
+        connect("db://host"),
+        |conn| conn.close(),
+        |conn| Box::pin(async move { conn.execute("SELECT 1").await }),
+    )
+    .await
+    .expect("connect");
+    println!("rows: {rows}");
+}
+
+// --- Exception handling ------------------------------------------------------
+
+/// The note's `ValueError`.
+#[derive(Debug)]
+struct ValueError(&'static str);
+
+impl std::fmt::Display for ValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for ValueError {}
+
+async fn risky() -> Result<&'static str, ValueError> {
+    eddy::sleep(secs(0.1)).await;
+    Err(ValueError("Something went wrong"))
+}
+
+async fn exception_demo() {
+    heading("Exception handling: return_exceptions and TaskGroup");
+    // Handle per-task errors with gather_settled (return_exceptions=True):
+    // every outcome, errors in place.
+    let start = Instant::now();
+    let results = eddy::gather_settled([
+        risky().boxed(),
+        async {
+            eddy::sleep(secs(1.0)).await;
+            Ok("slept")
+        }
+        .boxed(),
+    ])
+    .await;
+    for r in results {
+        match r {
+            Ok(Err(e)) => println!("Error: {e}"),
+            Ok(Ok(v)) => println!("Result: {v}"),
+            Err(panic) => println!("Panicked: {panic:?}"),
+        }
+    }
+    elapsed_line("gather_settled", start, 1.0);
+
+    // TaskGroup: a failing child cancels its siblings (no leak), and every
+    // failure comes back in a GroupError; split() is `except* ValueError`.
+    let start = Instant::now();
+    let result = eddy::task_group(|tg| async move {
+        let _t1 = tg.spawn(risky());
+        let _t2 = tg.spawn(eddy::sleep(secs(1.0))); // cancelled when risky fails
+    })
+    .await;
+    if let Err(eg) = result {
+        let (value_errors, _rest) = eg.split::<ValueError>();
+        println!("Errors: {value_errors:?}");
+    }
+    elapsed_line("TaskGroup failed fast", start, 0.1);
+}
+
+// --- Timeouts --------------------------------------------------------------
+
+async fn timeout_demo() {
+    heading("Timeouts");
+    let start = Instant::now();
+    // asyncio.timeout(2.0)
+    match eddy::timeout(secs(2.0), slow_operation()).await {
+        Ok(result) => println!("{result}"),
+        Err(eddy::Elapsed { .. }) => println!("Timed out!"),
+    }
+    // asyncio.wait_for(slow_operation(), timeout=2.0)
+    match eddy::wait_for(slow_operation(), secs(2.0)).await {
+        Ok(result) => println!("{result}"),
+        Err(eddy::Elapsed { .. }) => println!("Timed out!"),
+    }
+    elapsed_line("two timeouts", start, 4.0);
 }
 
 // --- Manual cancellation ---------------------------------------------------
@@ -480,6 +609,9 @@ fn main() {
         basic().await;
         gather_demo().await;
         create_task_demo().await;
+        iter_ctx_demo().await;
+        exception_demo().await;
+        timeout_demo().await;
         cancel_demo().await;
         panic_demo().await;
         semaphore_demo().await;

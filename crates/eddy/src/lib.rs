@@ -13,6 +13,7 @@
 //! | `eddy-executor` | tasks and run queues, current-thread and multi-threaded |
 //! | `eddy-sync` | [`sync`]: Semaphore, Mutex, Event, Condition, Barrier, Queue, channels |
 //! | `eddy-blocking` | [`blocking`]: the thread pool ([`unblock`]), the process pool, [`fs`] |
+//! | `eddy-scope` | [`scope`]: [`gather!`], [`TaskGroup`], [`timeout`], cancel scopes, async generators |
 //!
 //! # The model, for asyncio users
 //!
@@ -57,10 +58,19 @@ pub mod net;
 pub mod process;
 mod run;
 mod runtime;
+pub mod scope;
 pub mod signal;
 
 pub use run::{RunError, run, try_run};
 pub use runtime::{Builder, EnterGuard, Handle, Runtime};
+pub use scope::{
+    AsyncGen, CancelScope, ChildError, Either, Elapsed, GroupError, GroupTask, Interrupted,
+    Resource, Shielded, TaskGroup, TaskGroupHandle, Timeout, WaitMode, Yielder, as_completed,
+    async_gen, cancel_with_grace, cancelled, fail_after, fail_at, gather, gather_all,
+    gather_settled, is_cancel_requested, map_concurrent, move_on_after, move_on_at, race, race_all,
+    resource, select, shield, task_group, timeout, timeout_at, try_async_gen, try_gather,
+    try_gather_all, try_map_concurrent, wait, wait_for, with_resource,
+};
 
 pub use eddy_core::{JoinError, Panic, TaskId, TaskMeta};
 pub use eddy_executor::{Task, TaskBuilder, YieldNow, spawn, spawn_local, yield_now};
@@ -117,7 +127,10 @@ pub mod io {
 /// });
 /// ```
 pub mod prelude {
-    pub use crate::{JoinError, Task, interval, sleep, sleep_until, spawn, spawn_local, yield_now};
+    pub use crate::{
+        JoinError, Task, TaskGroup, gather, interval, sleep, sleep_until, spawn, spawn_local,
+        task_group, timeout, try_gather, yield_now,
+    };
     pub use futures_lite::{FutureExt as _, StreamExt as _};
     pub use std::time::{Duration, Instant};
 }

@@ -1,0 +1,347 @@
+//! `GroupError` (the `ExceptionGroup` analogue) and its parts.
+
+use std::any::Any;
+use std::error::Error;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use eddy_core::{Panic, TaskId};
+
+/// A boxed error, as children of a task group return them.
+pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
+
+/// What a task group child (or the group's body) returns: `()` for a child
+/// that cannot fail, or a `Result` whose `Err` makes the group fail.
+///
+/// Any error type that converts into a [`BoxError`] works (every
+/// `std::error::Error + Send + Sync`, `String`, `&str`), so children of one
+/// group can fail with different error types; [`GroupError`] lets you find
+/// them again by type.
+///
+/// ```
+/// use eddy_scope::ChildOutput;
+///
+/// assert!(().into_result().is_ok());
+/// assert_eq!(Ok::<_, std::io::Error>(3).into_result().unwrap(), 3);
+/// assert!(Err::<(), _>("boom").into_result().is_err());
+/// ```
+pub trait ChildOutput {
+    /// The value on success.
+    type Ok;
+
+    /// Splits the output into success or failure.
+    ///
+    /// # Errors
+    ///
+    /// The child's error, boxed.
+    fn into_result(self) -> Result<Self::Ok, BoxError>;
+}
+
+impl ChildOutput for () {
+    type Ok = ();
+
+    fn into_result(self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+impl<T, E: Into<BoxError>> ChildOutput for Result<T, E> {
+    type Ok = T;
+
+    fn into_result(self) -> Result<T, BoxError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// A panic caught in a group member, kept so it can be inspected and
+/// re-raised. Unlike [`Panic`] it is `Sync` (the payload sits behind a
+/// lock), so a [`GroupError`] can itself be a child's error in an outer
+/// group.
+pub struct CaughtPanic {
+    message: Option<String>,
+    payload: Mutex<Panic>,
+}
+
+impl CaughtPanic {
+    pub(crate) fn new(payload: Box<dyn Any + Send + 'static>) -> CaughtPanic {
+        let panic = Panic::new(payload);
+        CaughtPanic {
+            message: panic.message().map(str::to_owned),
+            payload: Mutex::new(panic),
+        }
+    }
+
+    /// The panic message, when the payload is a string.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The panic, for [`std::panic::resume_unwind`] or a [`JoinError`](eddy_core::JoinError).
+    pub fn into_panic(self) -> Panic {
+        self.payload.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl fmt::Debug for CaughtPanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(m) => f.debug_tuple("CaughtPanic").field(m).finish(),
+            None => f.write_str("CaughtPanic(<non-string payload>)"),
+        }
+    }
+}
+
+impl fmt::Display for CaughtPanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(m) => write!(f, "panicked: {m}"),
+            None => f.write_str("panicked"),
+        }
+    }
+}
+
+impl Error for CaughtPanic {}
+
+/// How one member of a group failed.
+#[derive(Debug)]
+pub enum FailureKind {
+    /// It returned `Err`.
+    Error(BoxError),
+    /// It panicked; the payload is kept so it can be re-raised.
+    Panic(CaughtPanic),
+}
+
+/// One failure collected by a task group: which child (or the body) failed,
+/// and how.
+#[derive(Debug)]
+pub struct Failure {
+    pub(crate) task: Option<TaskId>,
+    /// The child's sequence number in its group; `None` for the body.
+    pub(crate) child: Option<u64>,
+    pub(crate) name: Option<Arc<str>>,
+    pub(crate) kind: FailureKind,
+}
+
+impl Failure {
+    /// The failing child's task id; `None` for the group's body.
+    pub fn task_id(&self) -> Option<TaskId> {
+        self.task
+    }
+
+    /// The failing child's name, if it was given one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// `true` when the failure is the body's rather than a child's.
+    pub fn is_body(&self) -> bool {
+        self.child.is_none()
+    }
+
+    /// How it failed.
+    pub fn kind(&self) -> &FailureKind {
+        &self.kind
+    }
+
+    /// The error, if it returned one (rather than panicking).
+    pub fn error(&self) -> Option<&(dyn Error + Send + Sync + 'static)> {
+        match &self.kind {
+            FailureKind::Error(e) => Some(&**e),
+            FailureKind::Panic(_) => None,
+        }
+    }
+
+    /// The panic, if it panicked.
+    pub fn panic(&self) -> Option<&CaughtPanic> {
+        match &self.kind {
+            FailureKind::Panic(p) => Some(p),
+            FailureKind::Error(_) => None,
+        }
+    }
+
+    /// Takes the parts apart.
+    pub fn into_kind(self) -> FailureKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.child, &self.task, &self.name) {
+            (None, _, _) => f.write_str("the group's body")?,
+            (Some(_), Some(id), Some(n)) => write!(f, "task {id} ({n})")?,
+            (Some(_), Some(id), None) => write!(f, "task {id}")?,
+            (Some(_), None, Some(n)) => write!(f, "task {n}")?,
+            (Some(_), None, None) => f.write_str("a task")?,
+        }
+        match &self.kind {
+            FailureKind::Error(e) => write!(f, " failed: {e}"),
+            FailureKind::Panic(p) => match p.message() {
+                Some(m) => write!(f, " panicked: {m}"),
+                None => f.write_str(" panicked"),
+            },
+        }
+    }
+}
+
+/// Every failure of a task group: asyncio's `ExceptionGroup`.
+///
+/// Failures are kept in the order they happened, the first one first;
+/// errors returned by children while the group was cancelling them are
+/// collected too.
+///
+/// Inspect with [`failures`](GroupError::failures), [`find`](GroupError::find),
+/// [`contains`](GroupError::contains); take apart by type with
+/// [`split`](GroupError::split) (the `except* ValueError` of Python).
+///
+/// # Example
+///
+/// ```
+/// use std::io;
+/// use eddy_scope::GroupError;
+///
+/// # fn group_error() -> GroupError {
+/// #     eddy::run(async {
+/// #         let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// #         eddy_scope::task_group_in(spawner, |tg| async move {
+/// #             // Fails while being cancelled: collected too.
+/// #             tg.builder().grace(std::time::Duration::from_secs(1)).spawn(async {
+/// #                 eddy::task::cancel_requested().await;
+/// #                 Err::<(), _>("parse")
+/// #             });
+/// #             tg.spawn(async { Err::<(), _>(io::Error::other("disk")) });
+/// #             std::future::pending::<()>().await;
+/// #         })
+/// #         .await
+/// #         .unwrap_err()
+/// #     })
+/// # }
+/// let eg = group_error(); // two children failed: an io::Error and a &str
+/// assert_eq!(eg.len(), 2);
+/// assert!(eg.contains::<io::Error>());
+/// let (io_errors, rest) = eg.split::<io::Error>();
+/// assert_eq!(io_errors.len(), 1);
+/// assert_eq!(rest.map(|r| r.len()), Some(1));
+/// ```
+pub struct GroupError {
+    pub(crate) failures: Vec<Failure>,
+}
+
+impl GroupError {
+    /// Number of failures (at least one).
+    pub fn len(&self) -> usize {
+        self.failures.len()
+    }
+
+    /// Always `false`: a group error holds at least one failure. Provided
+    /// for symmetry with `len`.
+    pub fn is_empty(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// The failures, first one first.
+    pub fn failures(&self) -> &[Failure] {
+        &self.failures
+    }
+
+    /// Takes the failures out.
+    pub fn into_failures(self) -> Vec<Failure> {
+        self.failures
+    }
+
+    /// The errors returned (panics left out), first one first.
+    pub fn errors(&self) -> impl Iterator<Item = &(dyn Error + Send + Sync + 'static)> {
+        self.failures.iter().filter_map(Failure::error)
+    }
+
+    /// The panics, first one first.
+    pub fn panics(&self) -> impl Iterator<Item = &CaughtPanic> {
+        self.failures.iter().filter_map(Failure::panic)
+    }
+
+    /// The first error of type `E`.
+    pub fn find<E: Error + 'static>(&self) -> Option<&E> {
+        self.errors().find_map(|e| e.downcast_ref::<E>())
+    }
+
+    /// `true` if some child failed with an error of type `E`.
+    pub fn contains<E: Error + 'static>(&self) -> bool {
+        self.find::<E>().is_some()
+    }
+
+    /// Splits off every error of type `E` (Python's
+    /// `except* E` / `ExceptionGroup.split`): the matching errors, and a
+    /// group of the rest if any remain.
+    pub fn split<E: Error + 'static>(self) -> (Vec<E>, Option<GroupError>) {
+        let mut matched = Vec::new();
+        let mut rest = Vec::new();
+        for f in self.failures {
+            match f.kind {
+                FailureKind::Error(e) if e.is::<E>() => match e.downcast::<E>() {
+                    Ok(e) => matched.push(*e),
+                    Err(e) => rest.push(Failure {
+                        kind: FailureKind::Error(e),
+                        ..f
+                    }),
+                },
+                kind => rest.push(Failure { kind, ..f }),
+            }
+        }
+        let rest = (!rest.is_empty()).then_some(GroupError { failures: rest });
+        (matched, rest)
+    }
+
+    /// Keeps the failures for which `keep` is true, like
+    /// `ExceptionGroup.subgroup`; `None` if none remain.
+    pub fn subgroup(self, mut keep: impl FnMut(&Failure) -> bool) -> Option<GroupError> {
+        let failures: Vec<Failure> = self.failures.into_iter().filter(|f| keep(f)).collect();
+        (!failures.is_empty()).then_some(GroupError { failures })
+    }
+
+    /// Re-raises the first panic, if any child panicked; otherwise gives the
+    /// error back.
+    ///
+    /// # Panics
+    ///
+    /// With the first child's panic payload, when one panicked.
+    pub fn resume_panic(self) -> GroupError {
+        let mut failures = self.failures;
+        if let Some(i) = failures.iter().position(|f| f.panic().is_some()) {
+            let f = failures.remove(i);
+            match f.kind {
+                FailureKind::Panic(p) => std::panic::resume_unwind(p.into_panic().into_payload()),
+                kind => failures.insert(i, Failure { kind, ..f }),
+            }
+        }
+        GroupError { failures }
+    }
+}
+
+impl fmt::Debug for GroupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.failures).finish()
+    }
+}
+
+impl fmt::Display for GroupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.failures.len();
+        write!(
+            f,
+            "{n} failure{} in task group",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for (i, fail) in self.failures.iter().enumerate() {
+            write!(f, "{}{fail}", if i == 0 { ": " } else { "; " })?;
+        }
+        Ok(())
+    }
+}
+
+impl Error for GroupError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.failures
+            .iter()
+            .find_map(|f| f.error().map(|e| e as &(dyn Error + 'static)))
+    }
+}

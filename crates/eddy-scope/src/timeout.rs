@@ -1,0 +1,306 @@
+//! `timeout`, `timeout_at`, `wait_for` and the reschedulable [`Timeout`].
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use eddy_timer::{Sleep, TimerError, TimerHandle};
+use pin_project_lite::pin_project;
+
+/// The deadline of a [`timeout`] passed before its future completed.
+///
+/// This is asyncio's `TimeoutError`. It is a different type from a task's
+/// `JoinError::Cancelled`, so a timeout can never be mistaken for a
+/// cancellation (or the other way round).
+///
+/// ```
+/// assert_eq!(eddy_scope::Elapsed::new().to_string(), "deadline has elapsed");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Elapsed(());
+
+impl Elapsed {
+    /// An `Elapsed` error; for code that forwards timeouts of its own.
+    pub fn new() -> Elapsed {
+        Elapsed(())
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(_: Elapsed) -> std::io::Error {
+        std::io::ErrorKind::TimedOut.into()
+    }
+}
+
+pin_project! {
+    /// Future returned by [`timeout`], [`timeout_at`] and [`wait_for`]: the
+    /// inner future raced against a deadline (asyncio's `asyncio.Timeout`).
+    ///
+    /// The inner future is polled first on every wake-up, so a future that
+    /// is ready by the time the deadline is checked wins, even with a zero or
+    /// past deadline. A pending future with a past deadline gets
+    /// `Err(Elapsed)` on the first poll: the deadline is never "missed".
+    ///
+    /// The deadline can be moved while the future runs with
+    /// [`reschedule`](Timeout::reschedule) (asyncio's `Timeout.reschedule`).
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping a `Timeout` drops the inner future (its destructors run) and
+    /// unregisters the timer. When the deadline fires, the inner future is
+    /// dropped at once, before `Err(Elapsed)` is returned: whatever it was
+    /// awaiting has been cancelled by then.
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        #[pin]
+        sleep: Sleep,
+    }
+}
+
+impl<F> Timeout<F> {
+    /// Races `future` against `deadline` on the timer behind `handle`: the
+    /// form for code that holds a [`TimerHandle`] instead of running inside a
+    /// runtime.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eddy_scope::Timeout;
+    /// use eddy_timer::TimerHandle;
+    ///
+    /// eddy::run(async {
+    ///     let timer = TimerHandle::current();
+    ///     let deadline = timer.now() + Duration::from_millis(5);
+    ///     let out = Timeout::new_in(&timer, deadline, std::future::pending::<()>()).await;
+    ///     assert!(out.is_err());
+    /// });
+    /// ```
+    pub fn new_in(handle: &TimerHandle, deadline: Instant, future: F) -> Timeout<F> {
+        Timeout {
+            future,
+            sleep: Sleep::new_in(handle, deadline),
+        }
+    }
+
+    /// The current deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// eddy::run(async {
+    ///     let now = eddy_timer::TimerHandle::current().now();
+    ///     let t = eddy_scope::timeout(Duration::from_secs(2), async {});
+    ///     assert!(t.deadline() >= now + Duration::from_secs(2));
+    /// });
+    /// ```
+    pub fn deadline(&self) -> Instant {
+        self.sleep.deadline()
+    }
+
+    /// `true` once the deadline has passed (whether or not the future has
+    /// been polled since), like asyncio's `Timeout.expired()`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// eddy::run(async {
+    ///     let t = eddy_scope::timeout(Duration::ZERO, async {});
+    ///     assert!(t.is_elapsed());
+    /// });
+    /// ```
+    pub fn is_elapsed(&self) -> bool {
+        self.sleep.is_elapsed()
+    }
+
+    /// Moves the deadline, earlier or later (asyncio's
+    /// `Timeout.reschedule`). Takes effect at once: an earlier deadline
+    /// re-arms the timer, a deadline already passed makes the next poll
+    /// return `Err(Elapsed)` unless the future is ready.
+    ///
+    /// ```
+    /// use std::pin::pin;
+    /// use std::time::Duration;
+    /// use futures_lite::future;
+    ///
+    /// eddy::run(async {
+    ///     let timer = eddy_timer::TimerHandle::current();
+    ///     let mut t = pin!(eddy_scope::timeout(Duration::from_millis(1), async {
+    ///         eddy::sleep(Duration::from_millis(20)).await;
+    ///         "done"
+    ///     }));
+    ///     assert!(future::poll_once(t.as_mut()).await.is_none());
+    ///     // Give it more time before the first deadline fires.
+    ///     t.as_mut().reschedule(timer.now() + Duration::from_secs(1));
+    ///     assert_eq!(t.await, Ok("done"));
+    /// });
+    /// ```
+    pub fn reschedule(self: Pin<&mut Self>, deadline: Instant) {
+        self.project().sleep.reset(deadline);
+    }
+
+    /// The inner future, by reference.
+    pub fn get_ref(&self) -> &F {
+        &self.future
+    }
+
+    /// Stops the race and gives the inner future back.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// eddy::run(async {
+    ///     let t = eddy_scope::timeout(Duration::from_secs(1), async { 5 });
+    ///     assert_eq!(t.into_inner().await, 5);
+    /// });
+    /// ```
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(v) = this.future.poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        match this.sleep.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F> fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("deadline", &self.sleep.deadline())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `future` for at most `duration`: `Ok(output)` if it completes in
+/// time, `Err(Elapsed)` otherwise (asyncio's `async with asyncio.timeout(d)`
+/// and `wait_for`).
+///
+/// A zero duration still returns the output of a future that is ready on its
+/// first poll.
+///
+/// # Panics
+///
+/// Outside an eddy runtime (no timer on this thread); [`try_timeout`] returns
+/// an error instead.
+///
+/// # Cancellation
+///
+/// When the deadline fires the inner future is dropped (its destructors run)
+/// before `Err(Elapsed)` is returned. Dropping the `Timeout` drops the inner
+/// future too.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy_scope::{Elapsed, timeout};
+///
+/// async fn slow_operation() -> &'static str {
+///     eddy::sleep(Duration::from_secs(10)).await;
+///     "result"
+/// }
+///
+/// eddy::run(async {
+///     match timeout(Duration::from_millis(20), slow_operation()).await {
+///         Ok(r) => println!("{r}"),
+///         Err(Elapsed { .. }) => println!("Timed out!"),
+///     }
+///     assert_eq!(timeout(Duration::ZERO, async { 1 }).await, Ok(1));
+/// });
+/// ```
+#[track_caller]
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    match try_timeout(duration, future) {
+        Ok(t) => t,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// [`timeout`] with an absolute deadline (asyncio's `timeout_at`).
+///
+/// # Panics
+///
+/// Outside an eddy runtime; see [`Timeout::new_in`] for an explicit timer.
+///
+/// ```
+/// use std::time::Duration;
+/// eddy::run(async {
+///     let now = eddy_timer::TimerHandle::current().now();
+///     let past = now - Duration::from_secs(1);
+///     // A past deadline: a ready future still wins, a pending one elapses.
+///     assert_eq!(eddy_scope::timeout_at(past, async { 7 }).await, Ok(7));
+///     assert!(eddy_scope::timeout_at(past, std::future::pending::<()>()).await.is_err());
+/// });
+/// ```
+#[track_caller]
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    match TimerHandle::try_current() {
+        Ok(h) => Timeout::new_in(&h, deadline, future),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// [`timeout`], returning an error instead of panicking outside a runtime.
+///
+/// # Errors
+///
+/// [`TimerError::NoRuntime`] when no timer is entered on this thread.
+///
+/// ```
+/// use std::time::Duration;
+/// assert!(eddy_scope::try_timeout(Duration::from_secs(1), async {}).is_err());
+/// eddy::run(async {
+///     let t = eddy_scope::try_timeout(Duration::from_secs(1), async { 2 }).unwrap();
+///     assert_eq!(t.await, Ok(2));
+/// });
+/// ```
+pub fn try_timeout<F: Future>(duration: Duration, future: F) -> Result<Timeout<F>, TimerError> {
+    let h = TimerHandle::try_current()?;
+    let deadline = deadline_after(h.now(), duration);
+    Ok(Timeout::new_in(&h, deadline, future))
+}
+
+/// asyncio's name for [`timeout`]: `wait_for(fut, timeout)`.
+///
+/// # Panics
+///
+/// Outside an eddy runtime.
+///
+/// ```
+/// use std::time::Duration;
+/// eddy::run(async {
+///     let r = eddy_scope::wait_for(std::future::pending::<()>(), Duration::from_millis(5)).await;
+///     assert_eq!(r, Err(eddy_scope::Elapsed::new()));
+/// });
+/// ```
+#[track_caller]
+pub fn wait_for<F: Future>(future: F, duration: Duration) -> Timeout<F> {
+    timeout(duration, future)
+}
+
+/// Stands in for "no deadline" where a duration overflows `Instant`: about
+/// 30 years, far beyond any real deadline.
+pub(crate) const FAR: Duration = Duration::from_secs(86400 * 365 * 30);
+
+/// `now + d`, saturating at [`FAR`] from now.
+pub(crate) fn deadline_after(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d.min(FAR)).unwrap_or(now)
+}
