@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, JoinHandle, Thread};
@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use async_task::{ScheduleInfo, WithInfo};
 use concurrent_queue::ConcurrentQueue;
-use eddy_core::{BoxFuture, DynTask, Park, Spawn, SpawnError, TaskId, TaskMeta, Unpark};
+use eddy_core::{BoxFuture, DynTask, JoinError, Park, Spawn, SpawnError, TaskId, TaskMeta, Unpark};
 use slab::Slab;
 
-use crate::task::{CANCEL, Header, Runnable, Task, TaskFuture, run_task};
+use crate::task::{Header, Runnable, Task, TaskFuture, run_task};
 
 /// How many tasks a worker runs between two non-blocking checks of the driver
 /// (I/O and timers) and of the remote queue. tokio uses the same number; it is
@@ -309,7 +309,7 @@ struct WorkerShared {
 
 /// Every task whose future is alive, by key: its id and a waker.
 struct Registry {
-    tasks: Slab<(TaskId, Waker)>,
+    tasks: Slab<Waker>,
     /// Tasks spawned so far (kept here: the lock is held on spawn anyway).
     spawned: u64,
 }
@@ -343,19 +343,19 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn unregister(&self, key: usize) {
+    pub(crate) fn unregister(&self, key: u32) {
         let mut reg = lock(&self.registry);
+        let key = key as usize;
         if reg.tasks.contains(key) {
             reg.tasks.remove(key);
         }
     }
 
-    pub(crate) fn wake_task(&self, key: usize, id: TaskId) {
-        let waker = lock(&self.registry)
-            .tasks
-            .get(key)
-            .filter(|(i, _)| *i == id)
-            .map(|(_, w)| w.clone());
+    /// Wakes the task registered under `key`. If that task has finished and
+    /// the slot was reused, another task gets a spurious wake-up, which is
+    /// harmless (futures must tolerate them) and saves storing ids.
+    pub(crate) fn wake_task(&self, key: u32) {
+        let waker = lock(&self.registry).tasks.get(key as usize).cloned();
         if let Some(w) = waker {
             w.wake();
         }
@@ -372,29 +372,52 @@ impl Shared {
         F: Future + 'static,
         F::Output: 'static,
     {
+        // `spawn_local` checks on every poll and drop that the task stays on
+        // this thread; the executor guarantees it by routing local tasks home.
+        self.spawn_with(fut, meta, |builder, future| {
+            builder.spawn_local(move |_| future, WithInfo(schedule))
+        })
+    }
+
+    fn spawn_send<F>(self: &Arc<Self>, fut: F, meta: TaskMeta) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_with(fut, meta, |builder, future| {
+            builder.spawn(move |_| future, WithInfo(schedule))
+        })
+    }
+
+    /// Registers a new task and schedules it; `make` is async-task's `spawn`
+    /// or `spawn_local`, whichever the future's `Send`-ness allows.
+    fn spawn_with<F>(
+        self: &Arc<Self>,
+        fut: F,
+        meta: TaskMeta,
+        make: impl FnOnce(
+            async_task::Builder<Header>,
+            TaskFuture<F>,
+        ) -> (
+            Runnable,
+            async_task::Task<Result<F::Output, JoinError>, Header>,
+        ),
+    ) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
         let id = TaskId::next();
+        let closing = self.closing.load(Ordering::Acquire);
         let mut reg = lock(&self.registry);
         reg.spawned += 1;
         let entry = reg.tasks.vacant_entry();
-        let key = entry.key();
-        let header = Header {
-            id,
-            meta,
-            flags: AtomicU8::new(if self.closing.load(Ordering::Acquire) {
-                CANCEL
-            } else {
-                0
-            }),
-            key,
-            shared: self.clone(),
-        };
-        let future = TaskFuture::new(fut);
-        // `spawn_local` checks on every poll and drop that the task stays on
-        // this thread; the executor guarantees it by routing local tasks home.
-        let (runnable, task) = async_task::Builder::new()
-            .metadata(header)
-            .spawn_local(move |_| future, WithInfo(schedule));
-        entry.insert((id, runnable.waker()));
+        let header = Header::new(id, meta, entry.key(), closing, self.clone());
+        let (runnable, task) = make(
+            async_task::Builder::new().metadata(header),
+            TaskFuture::new(fut),
+        );
+        entry.insert(runnable.waker());
         drop(reg);
         runnable.schedule();
         Task::new(task)
@@ -471,7 +494,7 @@ impl Shared {
             let wakers: Vec<Waker> = lock(&self.registry)
                 .tasks
                 .iter()
-                .map(|(_, (_, w))| w.clone())
+                .map(|(_, w)| w.clone())
                 .collect();
             for w in wakers {
                 w.wake();
@@ -505,39 +528,6 @@ impl Shared {
                 thread::yield_now();
             }
         }
-    }
-}
-
-impl Shared {
-    fn spawn_send<F>(self: &Arc<Self>, fut: F, meta: TaskMeta) -> Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let id = TaskId::next();
-        let mut reg = lock(&self.registry);
-        reg.spawned += 1;
-        let entry = reg.tasks.vacant_entry();
-        let key = entry.key();
-        let header = Header {
-            id,
-            meta,
-            flags: AtomicU8::new(if self.closing.load(Ordering::Acquire) {
-                CANCEL
-            } else {
-                0
-            }),
-            key,
-            shared: self.clone(),
-        };
-        let future = TaskFuture::new(fut);
-        let (runnable, task) = async_task::Builder::new()
-            .metadata(header)
-            .spawn(move |_| future, WithInfo(schedule));
-        entry.insert((id, runnable.waker()));
-        drop(reg);
-        runnable.schedule();
-        Task::new(task)
     }
 }
 

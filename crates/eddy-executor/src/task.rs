@@ -16,15 +16,44 @@ use pin_project_lite::pin_project;
 use crate::executor::Shared;
 
 /// What every task carries in its allocation (async-task's metadata slot).
+///
+/// Kept to 40 bytes: every idle task pays for it. The name is boxed because
+/// few tasks have one.
 pub(crate) struct Header {
     pub(crate) id: TaskId,
-    pub(crate) meta: TaskMeta,
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) name: Option<Box<Arc<str>>>,
+    /// This task's slot in the executor's registry of live tasks.
+    pub(crate) key: u32,
     /// [`CANCEL`] and [`CANCEL_REQUESTED`] bits, set by the handle and read by
     /// the worker before each run.
     pub(crate) flags: AtomicU8,
-    /// This task's slot in the executor's registry of live tasks.
-    pub(crate) key: usize,
     pub(crate) shared: Arc<Shared>,
+}
+
+impl Header {
+    pub(crate) fn new(
+        id: TaskId,
+        meta: TaskMeta,
+        key: usize,
+        cancelled: bool,
+        shared: Arc<Shared>,
+    ) -> Header {
+        Header {
+            id,
+            location: meta.location(),
+            name: meta.name_arc().map(Box::new),
+            // A registry of 2^32 live tasks would need hundreds of GiB; a key
+            // past that would only make this task unreachable by `cancel`.
+            key: u32::try_from(key).unwrap_or(u32::MAX),
+            flags: AtomicU8::new(if cancelled { CANCEL } else { 0 }),
+            shared,
+        }
+    }
+
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref().map(|n| &**n)
+    }
 }
 
 pub(crate) type Runnable = async_task::Runnable<Header>;
@@ -335,7 +364,7 @@ impl<T> Task<T> {
     /// # });
     /// ```
     pub fn name(&self) -> Option<&str> {
-        self.header().meta.name()
+        self.header().name()
     }
 
     /// Where the task was spawned.
@@ -348,7 +377,7 @@ impl<T> Task<T> {
     /// # });
     /// ```
     pub fn location(&self) -> &'static Location<'static> {
-        self.header().meta.location()
+        self.header().location
     }
 
     /// `true` once the task has finished: returned, panicked or been cancelled.
@@ -420,7 +449,7 @@ impl<T> Task<T> {
     fn set_flag(&self, flag: u8) {
         let header = self.header();
         if header.flags.fetch_or(flag, Ordering::AcqRel) & flag == 0 {
-            header.shared.wake_task(header.key, header.id);
+            header.shared.wake_task(header.key);
         }
     }
 
@@ -468,7 +497,7 @@ impl<T> fmt::Debug for Task<T> {
         if let Some(t) = &self.inner {
             let h = t.metadata();
             d.field("id", &h.id)
-                .field("name", &h.meta.name())
+                .field("name", &h.name())
                 .field("finished", &t.is_finished());
         }
         d.finish()
@@ -494,5 +523,16 @@ impl TaskControl for Task<()> {
 
     fn poll_join(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), JoinError>> {
         Pin::new(self).poll(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Header;
+
+    /// Every idle task pays for the header; keep it from growing by accident.
+    #[test]
+    fn header_stays_small() {
+        assert!(std::mem::size_of::<Header>() <= 40, "{}", std::mem::size_of::<Header>());
     }
 }
