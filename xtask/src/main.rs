@@ -2,8 +2,9 @@
 //!
 //! * `cargo xtask ci`: everything CI checks, in order, stopping at the first
 //!   failure: the layer dependency graph, formatting, clippy with warnings
-//!   denied, the whole test suite (doc tests included), and the docs with
-//!   warnings denied.
+//!   denied, the whole test suite (with `cargo nextest` when installed, so a
+//!   hanging test is killed instead of stalling CI; then the doc tests), and
+//!   the docs with warnings denied.
 //! * `cargo xtask deps`: only the dependency-graph check.
 //!
 //! Plain Rust, no shell scripts: the only script in the repository is
@@ -79,7 +80,29 @@ fn ci() -> Result<(), String> {
         ],
         &[],
     )?;
-    run("tests", &["test", "--workspace", "--locked"], &[])?;
+    if has_nextest() {
+        // nextest runs each test in its own process and kills one that hangs
+        // (see .config/nextest.toml); it does not run doc tests.
+        run(
+            "tests",
+            &[
+                "nextest",
+                "run",
+                "--workspace",
+                "--locked",
+                "--profile",
+                "ci",
+            ],
+            &[],
+        )?;
+        run(
+            "doc tests",
+            &["test", "--workspace", "--doc", "--locked"],
+            &[],
+        )?;
+    } else {
+        run("tests", &["test", "--workspace", "--locked"], &[])?;
+    }
     run(
         "docs",
         &["doc", "--workspace", "--no-deps", "--locked"],
@@ -87,6 +110,16 @@ fn ci() -> Result<(), String> {
     )?;
     println!("xtask ci: all steps passed in {:.0?}", start.elapsed());
     Ok(())
+}
+
+/// Whether `cargo nextest` is installed (it is on the project's machines;
+/// plain `cargo test` is the fallback).
+fn has_nextest() -> bool {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    Command::new(cargo)
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn step(name: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {

@@ -533,6 +533,10 @@ mod tests {
     /// Every idle task pays for the header; keep it from growing by accident.
     #[test]
     fn header_stays_small() {
-        assert!(std::mem::size_of::<Header>() <= 40, "{}", std::mem::size_of::<Header>());
+        assert!(
+            std::mem::size_of::<Header>() <= 40,
+            "{}",
+            std::mem::size_of::<Header>()
+        );
     }
 }
