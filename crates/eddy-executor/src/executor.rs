@@ -555,8 +555,9 @@ fn schedule(runnable: Runnable, info: ScheduleInfo) {
 struct WorkerCtx {
     shared: Arc<Shared>,
     index: usize,
-    /// Non-stealable run queue: every task of the current-thread flavour, and
-    /// nothing in the multi-threaded flavour.
+    /// This worker's own run queue, touched only by its thread. On the
+    /// multi-threaded flavour, part of it moves to the stealable queue when
+    /// another worker asks for work (see `share_if_wanted`).
     local: RefCell<VecDeque<Runnable>>,
     lifo: Cell<Option<Runnable>>,
 }
@@ -590,16 +591,44 @@ impl WorkerCtx {
                 } else {
                     r
                 };
-                self.push_stealable(r);
-                self.shared.notify_one();
+                // Sharing is checked by the worker loop before each poll.
+                self.local.borrow_mut().push_back(r);
             }
         }
     }
 
-    fn push_stealable(&self, r: Runnable) {
-        if let Err(e) = self.shared.workers[self.index].stealable.push(r) {
-            let _ = self.shared.injector.push(e.into_inner());
+    /// Work requesting instead of work stealing from the hot queue: a
+    /// worker's own run queue is a plain `VecDeque` (no atomic per push or
+    /// pop), and only when another worker is idle or looking for work does
+    /// the owner move the older half of it to its stealable queue and wake a
+    /// sleeper. Checking costs two relaxed loads of rarely written counters.
+    #[inline]
+    fn share_if_wanted(&self) {
+        let s = &*self.shared;
+        if s.num_sleeping.load(Ordering::Relaxed) == 0
+            && s.num_searching.load(Ordering::Relaxed) == 0
+        {
+            return;
         }
+        self.share();
+    }
+
+    #[cold]
+    fn share(&self) {
+        let s = &*self.shared;
+        let mut local = self.local.borrow_mut();
+        let n = local.len() / 2;
+        if n == 0 {
+            return;
+        }
+        let q = &s.workers[self.index].stealable;
+        for r in local.drain(..n) {
+            if let Err(e) = q.push(r) {
+                let _ = s.injector.push(e.into_inner());
+            }
+        }
+        drop(local);
+        s.notify_one();
     }
 }
 
@@ -688,15 +717,19 @@ fn worker_main(shared: Arc<Shared>, index: usize) {
     });
     let _guard = WorkerGuard::enter(ctx.clone());
     let _running = RunningGuard::enter();
-    let mut tick: u32 = 0;
+    // Counts down to the next fairness point (a countdown, not `tick %
+    // interval`: a division per poll is measurable).
+    let mut until_check: u32 = shared.event_interval;
     let mut lifo_polls: u32 = 0;
     let mut searching = false;
     loop {
         if shared.shutdown.load(Ordering::Acquire) {
             break;
         }
-        tick = tick.wrapping_add(1);
-        if tick % shared.event_interval == 0 {
+        until_check -= 1;
+        let check = until_check == 0;
+        if check {
+            until_check = shared.event_interval;
             maintenance(&shared);
         }
         let next = if lifo_polls < MAX_LIFO_POLLS {
@@ -712,9 +745,9 @@ fn worker_main(shared: Arc<Shared>, index: usize) {
             None => {
                 lifo_polls = 0;
                 if let Some(r) = ctx.lifo.take() {
-                    ctx.push_stealable(r);
+                    ctx.local.borrow_mut().push_back(r);
                 }
-                find_work(&shared, index, tick)
+                find_work(&ctx, check)
             }
         };
         match found {
@@ -727,6 +760,7 @@ fn worker_main(shared: Arc<Shared>, index: usize) {
                         shared.notify_one();
                     }
                 }
+                ctx.share_if_wanted();
                 run_task(&shared, r, false);
             }
             None => {
@@ -756,59 +790,55 @@ fn maintenance(shared: &Shared) {
 
 /// Looks for a task: own queue, the injector (taking a batch), then the other
 /// workers' queues (taking half).
-fn find_work(shared: &Shared, index: usize, tick: u32) -> Option<Runnable> {
-    let me = &shared.workers[index];
+fn find_work(ctx: &WorkerCtx, injector_first: bool) -> Option<Runnable> {
+    let shared = &*ctx.shared;
     // Every event_interval ticks the injector goes first, so remote wake-ups
     // cannot be starved by a worker whose own queue never empties.
-    if tick % shared.event_interval == 0 {
+    if injector_first {
         if let Ok(r) = shared.injector.pop() {
             return Some(r);
         }
     }
-    if let Ok(r) = me.stealable.pop() {
+    if let Some(r) = ctx.local.borrow_mut().pop_front() {
+        return Some(r);
+    }
+    // Shared earlier but not taken: take it back.
+    if let Ok(r) = shared.workers[ctx.index].stealable.pop() {
         return Some(r);
     }
     if let Ok(r) = shared.injector.pop() {
         let batch = (shared.injector.len() / shared.workers.len()).min(LOCAL_QUEUE_CAPACITY / 2);
+        let mut local = ctx.local.borrow_mut();
         for _ in 0..batch {
             match shared.injector.pop() {
-                Ok(x) => {
-                    if let Err(e) = me.stealable.push(x) {
-                        let _ = shared.injector.push(e.into_inner());
-                        break;
-                    }
-                }
+                Ok(x) => local.push_back(x),
                 Err(_) => break,
             }
         }
         return Some(r);
     }
-    steal(shared, index)
+    steal(ctx)
 }
 
-fn steal(shared: &Shared, index: usize) -> Option<Runnable> {
+fn steal(ctx: &WorkerCtx) -> Option<Runnable> {
+    let shared = &*ctx.shared;
     let n = shared.workers.len();
     if n < 2 {
         return None;
     }
-    let me = &shared.workers[index];
     let start = fastrand_index(n);
     for i in 0..n {
         let victim = (start + i) % n;
-        if victim == index {
+        if victim == ctx.index {
             continue;
         }
         let q = &shared.workers[victim].stealable;
         if let Ok(first) = q.pop() {
             let extra = q.len() / 2;
+            let mut local = ctx.local.borrow_mut();
             for _ in 0..extra {
                 match q.pop() {
-                    Ok(r) => {
-                        if let Err(e) = me.stealable.push(r) {
-                            let _ = shared.injector.push(e.into_inner());
-                            break;
-                        }
-                    }
+                    Ok(r) => local.push_back(r),
                     Err(_) => break,
                 }
             }
