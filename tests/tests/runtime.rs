@@ -365,3 +365,68 @@ mod auto_traits {
     // A task holding an Rc is not Send, so its handle's output decides.
     assert_not_impl_any!(eddy::Task<std::rc::Rc<u8>>: Send);
 }
+
+#[test]
+fn shutdown_asks_first_then_cancels_hard_after_the_grace() {
+    let clock = ManualClock::new();
+    let rt = Builder::current_thread()
+        .manual_clock(clock.clone(), true)
+        .shutdown_grace(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let cleaned = Arc::new(AtomicBool::new(false));
+    let stubborn_drops = Arc::new(AtomicUsize::new(0));
+    let (c, d) = (cleaned.clone(), stubborn_drops.clone());
+    let start = clock.now();
+    rt.block_on(async move {
+        // Listens: cleans up with an await, then returns.
+        spawn(async move {
+            eddy::cancelled().await;
+            sleep(Duration::from_secs(1)).await;
+            c.store(true, Ordering::SeqCst);
+        })
+        .detach();
+        // Ignores the request: dropped when the grace runs out.
+        let g = DropCounter(d);
+        spawn(async move {
+            let _g = g;
+            sleep(Duration::from_secs(3600)).await;
+        })
+        .detach();
+        yield_now().await;
+    });
+    drop(rt);
+    assert!(
+        cleaned.load(Ordering::SeqCst),
+        "the listening task finished its async cleanup"
+    );
+    assert_eq!(stubborn_drops.load(Ordering::SeqCst), 1);
+    let waited = clock.now() - start;
+    assert!(
+        waited >= Duration::from_secs(5) && waited < Duration::from_secs(6),
+        "{waited:?}"
+    );
+}
+
+#[test]
+fn shutdown_without_grace_cancels_at_once() {
+    let clock = ManualClock::new();
+    let rt = Builder::current_thread()
+        .manual_clock(clock.clone(), true)
+        .build()
+        .unwrap();
+    let cleaned = Arc::new(AtomicBool::new(false));
+    let c = cleaned.clone();
+    let start = clock.now();
+    rt.block_on(async move {
+        spawn(async move {
+            eddy::cancelled().await;
+            c.store(true, Ordering::SeqCst);
+        })
+        .detach();
+        yield_now().await;
+    });
+    drop(rt);
+    assert!(!cleaned.load(Ordering::SeqCst));
+    assert_eq!(clock.now(), start);
+}

@@ -196,6 +196,7 @@ impl Builder {
                 .collect(),
             registry: Mutex::new(Registry {
                 tasks: Slab::new(),
+                idle_waiters: Vec::new(),
                 spawned: 0,
             }),
             driver: Mutex::new(Box::new(driver)),
@@ -205,6 +206,7 @@ impl Builder {
             num_searching: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             closing: AtomicBool::new(false),
+            cancel_all_requested: AtomicBool::new(false),
             event_interval: self.event_interval,
             lifo_slot: self.lifo_slot && workers > 1,
             stats: Stats::default(),
@@ -310,6 +312,8 @@ struct WorkerShared {
 /// Every task whose future is alive, by key: its id and a waker.
 struct Registry {
     tasks: Slab<Waker>,
+    /// Woken when the last task leaves (see [`Handle::all_finished`]).
+    idle_waiters: Vec<Waker>,
     /// Tasks spawned so far (kept here: the lock is held on spawn anyway).
     spawned: u64,
 }
@@ -331,6 +335,9 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     /// No new work: every task is cancelled as soon as it is scheduled.
     closing: AtomicBool,
+    /// [`Handle::request_cancel_all`] was called: every task sees
+    /// `is_cancel_requested()`.
+    pub(crate) cancel_all_requested: AtomicBool,
     event_interval: u32,
     lifo_slot: bool,
     stats: Stats,
@@ -348,6 +355,13 @@ impl Shared {
         let key = key as usize;
         if reg.tasks.contains(key) {
             reg.tasks.remove(key);
+        }
+        if reg.tasks.is_empty() && !reg.idle_waiters.is_empty() {
+            let waiters = std::mem::take(&mut reg.idle_waiters);
+            drop(reg);
+            for w in waiters {
+                w.wake();
+            }
         }
     }
 
@@ -1337,6 +1351,62 @@ impl Handle {
         EnterGuard::enter(self.clone())
     }
 
+    /// Asks every live task to finish early (the graceful half of
+    /// cancellation; see [`Task::request_cancel`]): from now on
+    /// [`is_cancel_requested`](crate::is_cancel_requested) is `true` in every
+    /// task of this executor and [`cancel_requested`](crate::cancel_requested)
+    /// resolves. Every task is woken once so it can notice. Used by a
+    /// graceful shutdown: request, wait for [`Handle::all_finished`] up to a
+    /// grace period, then drop the executor (which cancels the rest hard).
+    ///
+    /// ```
+    /// let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+    /// let h = ex.handle();
+    /// let t = h.spawn(async {
+    ///     eddy_executor::cancel_requested().await;
+    ///     "cleaned up"
+    /// });
+    /// ex.block_on(async {
+    ///     eddy_executor::yield_now().await;
+    ///     h.request_cancel_all();
+    ///     h.all_finished().await;
+    /// });
+    /// assert_eq!(ex.block_on(t).unwrap(), "cleaned up");
+    /// ```
+    pub fn request_cancel_all(&self) {
+        self.shared
+            .cancel_all_requested
+            .store(true, Ordering::SeqCst);
+        let wakers: Vec<Waker> = lock(&self.shared.registry)
+            .tasks
+            .iter()
+            .map(|(_, w)| w.clone())
+            .collect();
+        for w in wakers {
+            w.wake();
+        }
+    }
+
+    /// Resolves once no task of this executor is alive (every future has
+    /// completed or been dropped). Resolves at once if there are none.
+    ///
+    /// Cancel-safe; dropping it has no effect.
+    ///
+    /// ```
+    /// let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+    /// let h = ex.handle();
+    /// ex.block_on(async {
+    ///     h.spawn(async { eddy_executor::yield_now().await }).detach();
+    ///     h.all_finished().await;
+    ///     assert_eq!(h.stats().alive, 0);
+    /// });
+    /// ```
+    pub fn all_finished(&self) -> AllFinished {
+        AllFinished {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// A snapshot of this executor's counters.
     ///
     /// ```
@@ -1394,6 +1464,33 @@ impl Spawn for Handle {
             return Err(SpawnError);
         }
         Ok(Box::new(self.shared.spawn_send(future, meta)))
+    }
+}
+
+/// Future returned by [`Handle::all_finished`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct AllFinished {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for AllFinished {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AllFinished").finish_non_exhaustive()
+    }
+}
+
+impl Future for AllFinished {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut reg = lock(&self.shared.registry);
+        if reg.tasks.is_empty() {
+            return Poll::Ready(());
+        }
+        if !reg.idle_waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            reg.idle_waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }
 

@@ -65,8 +65,8 @@ mod task;
 mod yield_now;
 
 pub use executor::{
-    Builder, DEFAULT_EVENT_INTERVAL, EnterGuard, Executor, ExecutorStats, Flavor, Handle,
-    SpawnLocalError, TaskBuilder, is_inside_runtime, try_spawn_local_with,
+    AllFinished, Builder, DEFAULT_EVENT_INTERVAL, EnterGuard, Executor, ExecutorStats, Flavor,
+    Handle, SpawnLocalError, TaskBuilder, is_inside_runtime, try_spawn_local_with,
 };
 pub use park::ThreadPark;
 pub use task::{CancelRequested, Task, cancel_requested, current_task_id, is_cancel_requested};

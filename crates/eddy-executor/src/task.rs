@@ -110,7 +110,9 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
     let (completed, drop_panics) = RUN.with(|r| {
         r.task.set(Some(id));
         r.cancel.set(force_cancel || flags & CANCEL != 0);
-        r.cancel_requested.set(flags & CANCEL_REQUESTED != 0);
+        r.cancel_requested.set(
+            flags & CANCEL_REQUESTED != 0 || shared.cancel_all_requested.load(Ordering::Relaxed),
+        );
         runnable.run();
         r.task.set(None);
         (r.completed.replace(false), r.drop_panics.replace(0))

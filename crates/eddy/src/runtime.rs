@@ -17,7 +17,7 @@ use eddy_timer::{ManualClock, SystemClock, TimerDriver, TimerHandle};
 use crate::Task;
 
 /// How long dropping a runtime waits for running blocking jobs by default.
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+pub const DEFAULT_BLOCKING_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Configures a [`Runtime`].
 ///
@@ -37,6 +37,7 @@ pub struct Builder {
     max_blocking_threads: Option<usize>,
     blocking_idle_timeout: Option<Duration>,
     shutdown_grace: Duration,
+    blocking_shutdown_grace: Duration,
 }
 
 #[derive(Clone)]
@@ -82,7 +83,8 @@ impl Builder {
             clock: ClockChoice::System,
             max_blocking_threads: None,
             blocking_idle_timeout: None,
-            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            shutdown_grace: Duration::ZERO,
+            blocking_shutdown_grace: DEFAULT_BLOCKING_SHUTDOWN_GRACE,
         }
     }
 
@@ -189,6 +191,46 @@ impl Builder {
         self
     }
 
+    /// How long tasks still alive at shutdown get to finish on their own
+    /// (default zero).
+    ///
+    /// Shutting down (dropping the runtime, or the end of [`crate::run`])
+    /// first asks every task to finish early, the graceful form of
+    /// cancellation: inside a task, [`crate::is_cancel_requested`] turns true
+    /// and [`crate::cancelled`] resolves, so it can run cleanup that awaits
+    /// (asyncio's `except CancelledError: await cleanup()`). After `grace`,
+    /// or as soon as every task has finished, the tasks left are cancelled
+    /// hard: their futures are dropped, so only their `Drop` impls run.
+    ///
+    /// With the default of zero, tasks are cancelled hard at once: a task
+    /// that never looks at the request would otherwise hold shutdown up for
+    /// the whole grace period.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let flushed = Arc::new(AtomicBool::new(false));
+    /// let f = flushed.clone();
+    /// let rt = eddy::Builder::current_thread().shutdown_grace(Duration::from_secs(1)).build().unwrap();
+    /// rt.block_on(async move {
+    ///     eddy::spawn(async move {
+    ///         eddy::cancelled().await; // shutdown asks us to stop
+    ///         eddy::sleep(Duration::from_millis(10)).await; // async cleanup
+    ///         f.store(true, Ordering::SeqCst);
+    ///     })
+    ///     .detach();
+    ///     eddy::yield_now().await;
+    /// });
+    /// drop(rt);
+    /// assert!(flushed.load(Ordering::SeqCst));
+    /// ```
+    pub fn shutdown_grace(mut self, d: Duration) -> Builder {
+        self.shutdown_grace = d;
+        self
+    }
+
     /// How long dropping the runtime waits for blocking jobs that are still
     /// running (default 10 s). Jobs still running after that are left behind
     /// and reported on stderr; use [`Runtime::shutdown_timeout`] to get the
@@ -196,13 +238,13 @@ impl Builder {
     ///
     /// ```
     /// let rt = eddy::Builder::current_thread()
-    ///     .shutdown_grace(std::time::Duration::from_millis(100))
+    ///     .blocking_shutdown_grace(std::time::Duration::from_millis(100))
     ///     .build()
     ///     .unwrap();
     /// # drop(rt);
     /// ```
-    pub fn shutdown_grace(mut self, d: Duration) -> Builder {
-        self.shutdown_grace = d;
+    pub fn blocking_shutdown_grace(mut self, d: Duration) -> Builder {
+        self.blocking_shutdown_grace = d;
         self
     }
 
@@ -259,6 +301,7 @@ impl Builder {
             reactor: reactor_handle,
             pool,
             shutdown_grace: self.shutdown_grace,
+            blocking_shutdown_grace: self.blocking_shutdown_grace,
         })
     }
 }
@@ -299,6 +342,7 @@ pub struct Runtime {
     reactor: ReactorHandle,
     pool: ThreadPool,
     shutdown_grace: Duration,
+    blocking_shutdown_grace: Duration,
 }
 
 impl Runtime {
@@ -321,13 +365,14 @@ impl Runtime {
         self.executor().block_on(fut)
     }
 
-    /// Shuts the runtime down: cancels every task still alive (their
-    /// destructors run), then waits up to `grace` for blocking jobs that are
-    /// still running and reports what it left behind.
+    /// Shuts the runtime down: ends every task still alive (asking first, for
+    /// the builder's [`shutdown_grace`](Builder::shutdown_grace), then
+    /// cancelling hard; destructors run), then waits up to `grace` for
+    /// blocking jobs that are still running and reports what it left behind.
     ///
     /// Dropping the runtime does the same with the builder's
-    /// [`shutdown_grace`](Builder::shutdown_grace), printing a report that is
-    /// not clean to stderr.
+    /// [`blocking_shutdown_grace`](Builder::blocking_shutdown_grace), printing
+    /// a report that is not clean to stderr.
     ///
     /// ```
     /// use std::time::Duration;
@@ -349,7 +394,23 @@ impl Runtime {
         let _r = self.reactor.enter();
         let _t = self.timer.enter();
         let _p = self.pool.enter();
-        drop(self.executor.take());
+        let Some(executor) = self.executor.take() else {
+            return;
+        };
+        // The graceful phase needs to run the loop; from inside another
+        // runtime (or while unwinding) go straight to the hard cancel.
+        if !self.shutdown_grace.is_zero()
+            && !eddy_executor::is_inside_runtime()
+            && !std::thread::panicking()
+        {
+            let h = executor.handle();
+            let grace = self.shutdown_grace;
+            executor.block_on(async move {
+                h.request_cancel_all();
+                let _ = eddy_scope::timeout(grace, h.all_finished()).await;
+            });
+        }
+        drop(executor);
     }
 
     /// A handle to spawn onto this runtime and reach its timers from anywhere.
@@ -392,7 +453,7 @@ impl Drop for Runtime {
             return; // `shutdown_timeout` already ran.
         }
         self.shutdown_executor();
-        let report = self.pool.shutdown(self.shutdown_grace);
+        let report = self.pool.shutdown(self.blocking_shutdown_grace);
         if !report.is_clean() {
             eprintln!("eddy: runtime shut down with blocking work left behind: {report}");
         }
