@@ -61,15 +61,18 @@ fn dropped_file_still_lands_its_write() {
         f.write_all(b"kept").await.unwrap();
         drop(f);
     });
+    // The write-behind lands on a pool thread nobody awaits: poll the file,
+    // generously (up to 10 s), since a loaded CI machine may be slow.
     let mut ok = false;
-    for _ in 0..1000 {
+    for _ in 0..10_000 {
         if std::fs::read(&p).unwrap() == b"kept" {
             ok = true;
             break;
         }
-        std::thread::yield_now();
+        #[allow(clippy::disallowed_methods)] // nothing to await: wait for another thread's write
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    assert!(ok);
+    assert!(ok, "the dropped file's write never landed");
     std::fs::remove_file(&p).unwrap();
 }
 
