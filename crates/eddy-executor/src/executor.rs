@@ -19,7 +19,7 @@ use concurrent_queue::ConcurrentQueue;
 use eddy_core::{BoxFuture, DynTask, JoinError, Park, Spawn, SpawnError, TaskId, TaskMeta, Unpark};
 use slab::Slab;
 
-use crate::task::{Header, Runnable, Task, TaskFuture, run_task};
+use crate::task::{Header, Runnable, Task, TaskFuture, run_task, run_task_eagerly};
 
 /// How many tasks a worker runs between two non-blocking checks of the driver
 /// (I/O and timers) and of the remote queue. tokio uses the same number; it is
@@ -381,24 +381,29 @@ impl Shared {
             .fetch_add(u64::from(n), Ordering::Relaxed);
     }
 
-    fn spawn_local_inner<F>(self: &Arc<Self>, fut: F, meta: TaskMeta) -> Task<F::Output>
+    fn spawn_local_inner<F>(
+        self: &Arc<Self>,
+        fut: F,
+        meta: TaskMeta,
+        eager: bool,
+    ) -> Task<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
         // `spawn_local` checks on every poll and drop that the task stays on
         // this thread; the executor guarantees it by routing local tasks home.
-        self.spawn_with(fut, meta, |builder, future| {
+        self.spawn_with(fut, meta, eager, |builder, future| {
             builder.spawn_local(move |_| future, WithInfo(schedule))
         })
     }
 
-    fn spawn_send<F>(self: &Arc<Self>, fut: F, meta: TaskMeta) -> Task<F::Output>
+    fn spawn_send<F>(self: &Arc<Self>, fut: F, meta: TaskMeta, eager: bool) -> Task<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_with(fut, meta, |builder, future| {
+        self.spawn_with(fut, meta, eager, |builder, future| {
             builder.spawn(move |_| future, WithInfo(schedule))
         })
     }
@@ -409,6 +414,7 @@ impl Shared {
         self: &Arc<Self>,
         fut: F,
         meta: TaskMeta,
+        eager: bool,
         make: impl FnOnce(
             async_task::Builder<Header>,
             TaskFuture<F>,
@@ -433,7 +439,11 @@ impl Shared {
         );
         entry.insert(runnable.waker());
         drop(reg);
-        runnable.schedule();
+        if eager && with_worker(self, |ctx| ctx.is_some()) {
+            run_task_eagerly(self, runnable);
+        } else {
+            runnable.schedule();
+        }
         Task::new(task)
     }
 
@@ -1279,7 +1289,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn_send(fut, TaskMeta::here())
+        self.shared.spawn_send(fut, TaskMeta::here(), false)
     }
 
     /// Spawns a task described by `meta` (name and spawn location).
@@ -1294,7 +1304,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn_send(fut, meta)
+        self.shared.spawn_send(fut, meta, false)
     }
 
     /// Spawns a `!Send` future on the current thread's executor.
@@ -1323,14 +1333,26 @@ impl Handle {
         F: Future + 'static,
         F::Output: 'static,
     {
+        self.spawn_local_opts(meta, fut, false)
+    }
+
+    fn spawn_local_opts<F>(
+        &self,
+        meta: TaskMeta,
+        fut: F,
+        eager: bool,
+    ) -> Result<Task<F::Output>, SpawnLocalError>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
         if self.shared.flavor != Flavor::CurrentThread {
             return Err(SpawnLocalError::NotCurrentThread);
         }
-        let on_thread = with_worker(&self.shared, |ctx| ctx.is_some());
-        if !on_thread {
+        if !with_worker(&self.shared, |ctx| ctx.is_some()) {
             return Err(SpawnLocalError::NotOnExecutorThread);
         }
-        Ok(self.shared.spawn_local_inner(fut, meta))
+        Ok(self.shared.spawn_local_inner(fut, meta, eager))
     }
 
     /// Makes this executor current on this thread (so [`spawn`](crate::spawn)
@@ -1463,7 +1485,7 @@ impl Spawn for Handle {
         if self.shared.closing.load(Ordering::Acquire) || self.is_shut_down() {
             return Err(SpawnError);
         }
-        Ok(Box::new(self.shared.spawn_send(future, meta)))
+        Ok(Box::new(self.shared.spawn_send(future, meta, false)))
     }
 }
 
@@ -1540,6 +1562,7 @@ impl std::error::Error for SpawnLocalError {}
 #[derive(Debug, Default, Clone)]
 pub struct TaskBuilder {
     name: Option<Arc<str>>,
+    eager: bool,
 }
 
 impl TaskBuilder {
@@ -1551,6 +1574,29 @@ impl TaskBuilder {
     /// Names the task.
     pub fn name(mut self, name: impl Into<Arc<str>>) -> TaskBuilder {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Starts the task eagerly (asyncio's eager task factory): `spawn` polls
+    /// it at once, on the caller's thread, until its first suspension, so a
+    /// task that can finish without waiting is done when `spawn` returns and
+    /// costs no trip through the run queue. Applies when spawning from a
+    /// thread that runs the executor (inside a task or `block_on`'s
+    /// current-thread loop); elsewhere the task is scheduled as usual.
+    ///
+    /// ```
+    /// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+    /// # ex.block_on(async {
+    /// let t = eddy_executor::spawn(async {
+    ///     let inner = eddy_executor::TaskBuilder::new().eager(true).spawn(async { 5 });
+    ///     assert!(inner.is_finished()); // ran inside spawn
+    ///     inner.await.unwrap()
+    /// });
+    /// assert_eq!(t.await.unwrap(), 5);
+    /// # });
+    /// ```
+    pub fn eager(mut self, eager: bool) -> TaskBuilder {
+        self.eager = eager;
         self
     }
 
@@ -1575,7 +1621,10 @@ impl TaskBuilder {
         F::Output: Send + 'static,
     {
         let loc = Location::caller();
-        Handle::current().spawn_with(self.meta(loc), fut)
+        let eager = self.eager;
+        Handle::current()
+            .shared
+            .spawn_send(fut, self.meta(loc), eager)
     }
 
     /// Spawns on the given executor.
@@ -1592,7 +1641,8 @@ impl TaskBuilder {
         F::Output: Send + 'static,
     {
         let loc = Location::caller();
-        handle.spawn_with(self.meta(loc), fut)
+        let eager = self.eager;
+        handle.shared.spawn_send(fut, self.meta(loc), eager)
     }
 
     /// Spawns a `!Send` future on the current thread's executor.
@@ -1615,7 +1665,12 @@ impl TaskBuilder {
         F::Output: 'static,
     {
         let loc = Location::caller();
-        match try_spawn_local_with(self.meta(loc), fut) {
+        let eager = self.eager;
+        let spawned = match Handle::try_current() {
+            Some(h) => h.spawn_local_opts(self.meta(loc), fut, eager),
+            None => Err(SpawnLocalError::NoRuntime),
+        };
+        match spawned {
             Ok(t) => t,
             Err(e) => panic!("{e}"),
         }

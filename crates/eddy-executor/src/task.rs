@@ -125,6 +125,28 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
     }
 }
 
+/// Runs a freshly spawned task inside the spawner's poll (eager start). The
+/// spawner's run state is saved around it: this is the one place runs nest.
+pub(crate) fn run_task_eagerly(shared: &Shared, runnable: Runnable) {
+    let saved = RUN.with(|r| {
+        (
+            r.task.get(),
+            r.cancel.get(),
+            r.cancel_requested.get(),
+            r.completed.replace(false),
+            r.drop_panics.replace(0),
+        )
+    });
+    run_task(shared, runnable, false);
+    RUN.with(|r| {
+        r.task.set(saved.0);
+        r.cancel.set(saved.1);
+        r.cancel_requested.set(saved.2);
+        r.completed.set(saved.3);
+        r.drop_panics.set(saved.4);
+    });
+}
+
 fn note_drop_panic() {
     let _ = RUN.try_with(|r| r.drop_panics.set(r.drop_panics.get() + 1));
 }

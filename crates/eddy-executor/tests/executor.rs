@@ -497,3 +497,48 @@ fn tasks_are_send_and_sync_where_they_should_be() {
     assert_send_sync::<Handle>();
     assert_send_sync::<eddy_executor::YieldNow>();
 }
+
+#[test]
+fn eager_tasks_run_inside_spawn_until_they_wait() {
+    for ex in both() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l = log.clone();
+        ex.block_on(async move {
+            let outer = spawn(async move {
+                let l2 = l.clone();
+                let t = eddy_executor::TaskBuilder::new().eager(true).spawn(async move {
+                    l2.lock().unwrap().push("eager: before first wait");
+                    // The spawner sees its own task id again after the nested run.
+                    yield_now().await;
+                    l2.lock().unwrap().push("eager: after yield");
+                    7
+                });
+                l.lock().unwrap().push("spawner: spawn returned");
+                assert!(eddy_executor::current_task_id().is_some());
+                t.await.unwrap()
+            });
+            assert_eq!(outer.await.unwrap(), 7);
+        });
+        let log = log.lock().unwrap();
+        assert_eq!(log[0], "eager: before first wait");
+        assert_eq!(log[1], "spawner: spawn returned");
+        assert_eq!(log[2], "eager: after yield");
+    }
+}
+
+#[test]
+fn eager_spawn_keeps_the_spawners_task_id() {
+    let ex = Executor::current_thread(ThreadPark::default());
+    ex.block_on(async {
+        let outer = spawn(async {
+            let me = eddy_executor::current_task_id();
+            let inner = eddy_executor::TaskBuilder::new()
+                .eager(true)
+                .spawn(async { eddy_executor::current_task_id() });
+            let inner_id = inner.id();
+            assert_eq!(eddy_executor::current_task_id(), me);
+            assert_eq!(inner.await.unwrap(), Some(inner_id));
+        });
+        outer.await.unwrap();
+    });
+}
