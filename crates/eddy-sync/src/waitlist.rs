@@ -229,45 +229,49 @@ impl<T: Default> WaitList<T> {
     }
 }
 
-const WAKE_BATCH: usize = 16;
-
 /// Wakers collected under a lock, to be woken after it is released so a woken
 /// task on another thread does not immediately contend on the lock we hold.
-/// Fixed capacity (no allocation); if it fills up, the overflow is woken in
-/// place, under the lock, which is correct, only slower.
+///
+/// Nearly every operation wakes at most one waiter, so the first waker sits
+/// inline and the rest go to a `Vec` that allocates only when a second waker
+/// arrives (`notify_all`, a large `add_permits`). An earlier fixed array of
+/// 16 `Option<Waker>`s cost ~80 instructions per use just to initialise and
+/// drop, a fifth of a channel ping-pong.
 pub(crate) struct WakeList {
-    wakers: [Option<Waker>; WAKE_BATCH],
-    len: usize,
+    first: Option<Waker>,
+    rest: Vec<Waker>,
 }
 
 impl WakeList {
+    #[inline]
     pub(crate) fn new() -> Self {
-        WakeList {
-            wakers: Default::default(),
-            len: 0,
-        }
+        WakeList { first: None, rest: Vec::new() }
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, w: Waker) {
-        if self.len == WAKE_BATCH {
-            w.wake();
-            return;
+        if self.first.is_none() {
+            self.first = Some(w);
+        } else {
+            self.rest.push(w);
         }
-        self.wakers[self.len] = Some(w);
-        self.len += 1;
     }
 
+    #[inline]
     pub(crate) fn wake_all(&mut self) {
-        for w in &mut self.wakers[..self.len] {
-            if let Some(w) = w.take() {
+        if let Some(w) = self.first.take() {
+            w.wake();
+        }
+        if !self.rest.is_empty() {
+            for w in self.rest.drain(..) {
                 w.wake();
             }
         }
-        self.len = 0;
     }
 }
 
 impl Drop for WakeList {
+    #[inline]
     fn drop(&mut self) {
         self.wake_all();
     }
