@@ -134,3 +134,8 @@ pub mod prelude {
     pub use futures_lite::{FutureExt as _, StreamExt as _};
     pub use std::time::{Duration, Instant};
 }
+
+/// The README's example is compiled and run as a doc test, so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
