@@ -2,9 +2,12 @@
 //!
 //! * `cargo xtask ci`: everything CI checks, in order, stopping at the first
 //!   failure: the layer dependency graph, formatting, clippy with warnings
-//!   denied, the whole test suite (doc tests included), and the docs with
-//!   warnings denied.
+//!   denied, the whole test suite (doc tests included), the docs with
+//!   warnings denied, and a quick run of the benchmark suite.
 //! * `cargo xtask deps`: only the dependency-graph check.
+//! * `cargo xtask bench [--quick] [--filter NAME] [...]`: the benchmark suite
+//!   (`crates/eddy-bench`) in release mode; a full run rewrites the table in
+//!   `docs/BENCHMARKS.md`. Extra arguments go to the bench binary.
 //!
 //! Plain Rust, no shell scripts: the only script in the repository is
 //! `.ci/run`, which installs what a fresh machine lacks and calls
@@ -39,8 +42,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("deps") => check_deps(),
+        Some("bench") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci|deps>");
+            eprintln!("usage: cargo xtask <ci|deps|bench [--quick] [--filter NAME]>");
             return ExitCode::from(2);
         }
     };
@@ -85,8 +89,18 @@ fn ci() -> Result<(), String> {
         &["doc", "--workspace", "--no-deps", "--locked"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    // Proves the benchmark suite still runs (a twentieth of each workload,
+    // about 4 s once built); it asserts correctness, never speed.
+    bench(&["--quick".to_string()])?;
     println!("xtask ci: all steps passed in {:.0?}", start.elapsed());
     Ok(())
+}
+
+/// Runs the benchmark suite in release mode, passing `args` through.
+fn bench(args: &[String]) -> Result<(), String> {
+    let mut cargo_args = vec!["run", "--release", "--locked", "-p", "eddy-bench", "--"];
+    cargo_args.extend(args.iter().map(String::as_str));
+    run("bench", &cargo_args, &[])
 }
 
 fn step(name: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {

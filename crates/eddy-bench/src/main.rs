@@ -84,7 +84,11 @@ fn main() -> ExitCode {
     }
     let selected: Vec<&Row> = rows
         .iter()
-        .filter(|r| opts.filter.as_ref().is_none_or(|f| r.name.contains(f.as_str())))
+        .filter(|r| {
+            opts.filter
+                .as_ref()
+                .is_none_or(|f| r.name.contains(f.as_str()))
+        })
         .collect();
     if selected.is_empty() {
         eprintln!("no workload matches the filter");

@@ -273,10 +273,7 @@ macro_rules! tokio_runtime {
     };
 }
 
-tokio_runtime!(
-    TokioCt,
-    tokio::runtime::Builder::new_current_thread()
-);
+tokio_runtime!(TokioCt, tokio::runtime::Builder::new_current_thread());
 tokio_runtime!(
     TokioMt,
     tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS)

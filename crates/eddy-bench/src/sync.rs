@@ -161,7 +161,6 @@ pub trait BlockingImpl: 'static {
 pub struct TokioBlocking;
 
 impl BlockingImpl for TokioBlocking {
-
     fn unblock<T, F>(f: F) -> impl Future<Output = T> + Send + 'static
     where
         F: FnOnce() -> T + Send + 'static,
@@ -175,7 +174,6 @@ impl BlockingImpl for TokioBlocking {
 pub struct SmolBlocking;
 
 impl BlockingImpl for SmolBlocking {
-
     fn unblock<T, F>(f: F) -> impl Future<Output = T> + Send + 'static
     where
         F: FnOnce() -> T + Send + 'static,

@@ -187,8 +187,9 @@ pub fn timer_cancel<R: Runtime>(c: &Cfg) -> f64 {
         for _ in 0..n {
             let ms = 1 + rng.next() % 1000;
             let mut s = pin!(R::sleep(Duration::from_millis(ms)));
-            let polled = futures_lite::future::poll_once(s.as_mut()).await;
-            assert!(polled.is_none(), "a sleep of at least 1 ms finished at once");
+            // Normally `None`; a preempted thread may find a 1 ms sleep due,
+            // which is no failure.
+            black_box(futures_lite::future::poll_once(s.as_mut()).await);
         }
         start.elapsed()
     });
