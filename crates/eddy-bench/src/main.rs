@@ -11,6 +11,9 @@
 //!   threads). Its cells are measured in turn, eddy, tokio, smol, eddy,
 //!   tokio, smol..., so that a noisy moment hits every runtime alike; the
 //!   table quotes the median and the min–max of the repetitions.
+//! * `--filter NAME` keeps the rows whose id (`workload/ct` or
+//!   `workload/mt`) contains `NAME`: `--filter spawn` or `--filter
+//!   spawn_many/ct`.
 //! * A full run (no `--quick`, no `--filter`, no `--eddy-only`) rewrites the
 //!   generated part of `docs/BENCHMARKS.md`. Other runs only print.
 //! * `--quick` runs a twentieth of each workload once: CI uses it to prove the
@@ -87,7 +90,7 @@ fn main() -> ExitCode {
         .filter(|r| {
             opts.filter
                 .as_ref()
-                .is_none_or(|f| r.name.contains(f.as_str()))
+                .is_none_or(|f| r.id().contains(f.as_str()))
         })
         .collect();
     if selected.is_empty() {

@@ -194,57 +194,57 @@ pub fn rows() -> Vec<Row> {
     let mut out = Vec::new();
     rt_rows!(
         out,
-        spec("spawn_many", "ns/task", 7).floor("~50"),
+        spec("spawn_many", "ns/task", 11).floor("~50"),
         spawn_many
     );
     rt_rows!(
         out,
-        spec("yield_many", "ns/yield", 7).floor("~8"),
+        spec("yield_many", "ns/yield", 11).floor("~8"),
         yield_many
     );
     sync_rows!(
         out,
-        spec("ping_pong", "ns/msg", 5).floor("~25"),
+        spec("ping_pong", "ns/msg", 9).floor("~25"),
         ping_pong,
         Cell::Via(ping_pong::<EddyCt, SmolSync>, VIA_ASYNC_CHANNEL),
         Cell::Via(ping_pong::<EddyMt, SmolSync>, VIA_ASYNC_CHANNEL)
     );
     rt_rows!(
         out,
-        spec("chained_spawn", "ns/task", 7).floor("~45"),
+        spec("chained_spawn", "ns/task", 11).floor("~45"),
         chained_spawn
     );
     rt_rows!(
         out,
-        spec("timer_sleep", "wall ms (ideal 50)", 5).floor("~55"),
+        spec("timer_sleep", "wall ms (ideal 50)", 7).floor("~55"),
         timer_sleep
     );
     rt_rows!(
         out,
-        spec("timer_cancel", "ns/timer", 5).floor("~40"),
+        spec("timer_cancel", "ns/timer", 9).floor("~40"),
         timer_cancel
     );
     rt_rows!(
         out,
-        spec("tcp_echo", "µs/round trip", 3).floor("8.2 (one client, 1 thread)"),
+        spec("tcp_echo", "µs/round trip", 5).floor("8.2 (1 client)"),
         tcp_echo
     );
     blocking_rows!(
         out,
-        spec("blocking_seq", "µs/job", 5).peers("spawn_blocking / blocking::unblock"),
+        spec("blocking_seq", "µs/job", 7).peers("spawn_blocking / blocking::unblock"),
         blocking_seq,
         Cell::Na(NO_BLOCKING),
         Cell::Na(NO_BLOCKING)
     );
     blocking_rows!(
         out,
-        spec("blocking_batch", "µs/job", 5).peers("spawn_blocking / blocking::unblock"),
+        spec("blocking_batch", "µs/job", 7).peers("spawn_blocking / blocking::unblock"),
         blocking_batch,
         Cell::Na(NO_BLOCKING),
         Cell::Na(NO_BLOCKING)
     );
     for flavor in [Flavor::Current, Flavor::Multi] {
-        let mut row = spec("idle_task_memory", "bytes/task (RSS)", 1)
+        let mut row = spec("idle_task_memory", "bytes/task (RSS)", 3)
             .floor("64–80")
             .row(flavor, [Cell::Child, Cell::Child, Cell::Child]);
         row.child = Some(match flavor {
@@ -264,35 +264,35 @@ pub fn rows() -> Vec<Row> {
     const SYNC_PEERS: &str = "tokio::sync / async-lock, async-channel";
     sync_rows!(
         out,
-        spec("mutex_uncontended", "ns/lock", 5).peers(SYNC_PEERS),
+        spec("mutex_uncontended", "ns/lock", 7).peers(SYNC_PEERS),
         mutex_uncontended,
         Cell::Na(NO_SYNC),
         Cell::Na(NO_SYNC)
     );
     sync_rows!(
         out,
-        spec("mutex_contended", "ns/lock (+yield)", 5).peers(SYNC_PEERS),
+        spec("mutex_contended", "ns/lock (+yield)", 7).peers(SYNC_PEERS),
         mutex_contended,
         Cell::Na(NO_SYNC),
         Cell::Na(NO_SYNC)
     );
     sync_rows!(
         out,
-        spec("semaphore_uncontended", "ns/acquire", 5).peers(SYNC_PEERS),
+        spec("semaphore_uncontended", "ns/acquire", 7).peers(SYNC_PEERS),
         semaphore_uncontended,
         Cell::Na(NO_SYNC),
         Cell::Na(NO_SYNC)
     );
     sync_rows!(
         out,
-        spec("semaphore_contended", "ns/acquire (+yield)", 5).peers(SYNC_PEERS),
+        spec("semaphore_contended", "ns/acquire (+yield)", 7).peers(SYNC_PEERS),
         semaphore_contended,
         Cell::Na(NO_SYNC),
         Cell::Na(NO_SYNC)
     );
     sync_rows!(
         out,
-        spec("mpsc", "ns/msg", 5).peers(SYNC_PEERS),
+        spec("mpsc", "ns/msg", 7).peers(SYNC_PEERS),
         mpsc,
         Cell::Na(NO_SYNC),
         Cell::Na(NO_SYNC)
