@@ -4,7 +4,7 @@
 //! Run it with `cargo xtask bench [--quick] [--filter NAME]`, or directly:
 //!
 //! ```text
-//! cargo run --release -p eddy-bench -- [--quick] [--filter NAME] [--eddy-only] [--reps N]
+//! cargo run --release -p eddy-bench -- [--quick] [--filter NAME] [--eddy-only | --runtime NAME] [--reps N]
 //! ```
 //!
 //! * Each row is one workload on one flavour (single-threaded, or two worker
@@ -14,7 +14,9 @@
 //! * `--filter NAME` keeps the rows whose id (`workload/ct` or
 //!   `workload/mt`) contains `NAME`: `--filter spawn` or `--filter
 //!   spawn_many/ct`.
-//! * A full run (no `--quick`, no `--filter`, no `--eddy-only`) rewrites the
+//! * `--eddy-only` (or `--runtime tokio`, `--runtime smol`) measures one
+//!   runtime's cells only, for profilers.
+//! * A full run (no `--quick`, no `--filter`, no `--runtime`) rewrites the
 //!   generated part of `docs/BENCHMARKS.md`. Other runs only print.
 //! * `--quick` runs a twentieth of each workload once: CI uses it to prove the
 //!   suite still runs, never to judge speed.
@@ -41,12 +43,14 @@ use workloads::Cfg;
 struct Opts {
     quick: bool,
     filter: Option<String>,
-    eddy_only: bool,
+    /// Measure only this runtime's cells (`--eddy-only` is `--runtime eddy`).
+    only: Option<String>,
     reps: Option<usize>,
     child: Option<(String, String)>,
 }
 
-const USAGE: &str = "usage: eddy-bench [--quick] [--filter NAME] [--eddy-only] [--reps N]";
+const USAGE: &str =
+    "usage: eddy-bench [--quick] [--filter NAME] [--eddy-only | --runtime NAME] [--reps N]";
 
 fn parse(args: impl IntoIterator<Item = String>) -> Result<Opts, String> {
     let mut o = Opts::default();
@@ -54,7 +58,14 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Opts, String> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => o.quick = true,
-            "--eddy-only" => o.eddy_only = true,
+            "--eddy-only" => o.only = Some("eddy".into()),
+            "--runtime" => {
+                let r = it.next().ok_or("--runtime needs a name")?;
+                if !RUNTIMES.contains(&r.as_str()) {
+                    return Err(format!("unknown runtime `{r}` (eddy, tokio, smol)"));
+                }
+                o.only = Some(r);
+            }
             "--filter" => o.filter = Some(it.next().ok_or("--filter needs a name")?),
             "--reps" => {
                 let n = it.next().ok_or("--reps needs a number")?;
@@ -105,7 +116,7 @@ fn main() -> ExitCode {
     }
     let md = report.finish();
     println!("\n{md}");
-    if !opts.quick && opts.filter.is_none() && !opts.eddy_only {
+    if !opts.quick && opts.filter.is_none() && opts.only.is_none() {
         match report::write_doc(&md) {
             Ok(path) => eprintln!("wrote {}", path.display()),
             Err(e) => {
@@ -134,7 +145,7 @@ fn measure_row(row: &Row, cfg: &Cfg, opts: &Opts) -> [Samples; 3] {
     let mut samples: [Samples; 3] = Default::default();
     for rep in 0..reps + warmup {
         for (i, cell) in row.cells.iter().enumerate() {
-            if opts.eddy_only && i != 0 {
+            if opts.only.as_ref().is_some_and(|r| r != RUNTIMES[i]) {
                 continue;
             }
             let v = match *cell {
@@ -199,7 +210,13 @@ mod tests {
     #[test]
     fn parses_flags() {
         let o = parse(args("--quick --filter spawn --eddy-only --reps 3")).unwrap();
-        assert!(o.quick && o.eddy_only);
+        assert!(o.quick);
+        assert_eq!(o.only.as_deref(), Some("eddy"));
+        assert_eq!(
+            parse(args("--runtime smol")).unwrap().only.as_deref(),
+            Some("smol")
+        );
+        assert!(parse(args("--runtime node")).is_err());
         assert_eq!(o.filter.as_deref(), Some("spawn"));
         assert_eq!(o.reps, Some(3));
         assert!(parse(args("--reps x")).is_err());
