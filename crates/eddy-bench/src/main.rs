@@ -92,6 +92,7 @@ fn main() -> ExitCode {
         }
     };
     let cfg = Cfg { quick: opts.quick };
+    watchdog(if opts.quick { 300 } else { 3600 });
     let rows = suite::rows();
     if let Some((id, rt)) = &opts.child {
         return run_child(&rows, &cfg, id, rt);
@@ -126,6 +127,17 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Ends the process if the run takes far longer than it should: a runtime
+/// that loses a wake-up would otherwise hang CI until its time limit. The
+/// last progress line on stderr names the row that hung.
+fn watchdog(secs: u64) {
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(secs));
+        eprintln!("eddy-bench: still running after {secs} s, giving up (a workload hangs?)");
+        std::process::exit(3);
+    });
 }
 
 /// The samples of one runtime's cell; empty when not measured.
