@@ -101,7 +101,7 @@ impl Report {
         for (cell, stat) in row.cells.iter().zip(stats) {
             let text = match (cell, stat) {
                 (Cell::Na(why), _) => (*why).to_string(),
-                (_, None) => "not run".into(),
+                (_, None) => "skipped".into(),
                 (c, Some(s)) => {
                     let mut t = if s.min == s.max {
                         num(s.median)
