@@ -3,9 +3,12 @@
 //! * `cargo xtask ci`: everything CI checks, in order, stopping at the first
 //!   failure: the layer dependency graph, formatting, clippy with warnings
 //!   denied, the whole test suite (with `cargo nextest` when installed, so a
-//!   hanging test is killed instead of stalling CI; then the doc tests), and
-//!   the docs with warnings denied.
+//!   hanging test is killed instead of stalling CI; then the doc tests), the
+//!   docs with warnings denied, and a quick run of the benchmark suite.
 //! * `cargo xtask deps`: only the dependency-graph check.
+//! * `cargo xtask bench [--quick] [--filter NAME] [...]`: the benchmark suite
+//!   (`crates/eddy-bench`) in release mode; a full run rewrites the table in
+//!   `docs/BENCHMARKS.md`. Extra arguments go to the bench binary.
 //!
 //! Plain Rust, no shell scripts: the only script in the repository is
 //! `.ci/run`, which installs what a fresh machine lacks and calls
@@ -40,8 +43,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("deps") => check_deps(),
+        Some("bench") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci|deps>");
+            eprintln!("usage: cargo xtask <ci|deps|bench [--quick] [--filter NAME]>");
             return ExitCode::from(2);
         }
     };
@@ -108,6 +112,9 @@ fn ci() -> Result<(), String> {
         &["doc", "--workspace", "--no-deps", "--locked"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    // Proves the benchmark suite still runs (a twentieth of each workload,
+    // about 4 s once built); it asserts correctness, never speed.
+    bench(&["--quick".to_string()])?;
     println!("xtask ci: all steps passed in {:.0?}", start.elapsed());
     Ok(())
 }
@@ -120,6 +127,13 @@ fn has_nextest() -> bool {
         .args(["nextest", "--version"])
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// Runs the benchmark suite in release mode, passing `args` through.
+fn bench(args: &[String]) -> Result<(), String> {
+    let mut cargo_args = vec!["run", "--release", "--locked", "-p", "eddy-bench", "--"];
+    cargo_args.extend(args.iter().map(String::as_str));
+    run("bench", &cargo_args, &[])
 }
 
 fn step(name: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {

@@ -506,13 +506,15 @@ fn eager_tasks_run_inside_spawn_until_they_wait() {
         ex.block_on(async move {
             let outer = spawn(async move {
                 let l2 = l.clone();
-                let t = eddy_executor::TaskBuilder::new().eager(true).spawn(async move {
-                    l2.lock().unwrap().push("eager: before first wait");
-                    // The spawner sees its own task id again after the nested run.
-                    yield_now().await;
-                    l2.lock().unwrap().push("eager: after yield");
-                    7
-                });
+                let t = eddy_executor::TaskBuilder::new()
+                    .eager(true)
+                    .spawn(async move {
+                        l2.lock().unwrap().push("eager: before first wait");
+                        // The spawner sees its own task id again after the nested run.
+                        yield_now().await;
+                        l2.lock().unwrap().push("eager: after yield");
+                        7
+                    });
                 l.lock().unwrap().push("spawner: spawn returned");
                 assert!(eddy_executor::current_task_id().is_some());
                 t.await.unwrap()

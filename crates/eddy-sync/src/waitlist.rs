@@ -245,7 +245,10 @@ pub(crate) struct WakeList {
 impl WakeList {
     #[inline]
     pub(crate) fn new() -> Self {
-        WakeList { first: None, rest: Vec::new() }
+        WakeList {
+            first: None,
+            rest: Vec::new(),
+        }
     }
 
     #[inline]

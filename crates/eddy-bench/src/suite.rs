@@ -1,0 +1,300 @@
+//! The table of rows (workload × flavour) and which function measures each
+//! runtime's cell. Every cell runs the runtime's own implementation.
+
+use crate::rt::{EddyCt, EddyMt, Flavor, SmolCt, SmolMt, TokioCt, TokioMt};
+use crate::sync::{EddyBlocking, EddySync, SmolBlocking, SmolSync, TokioBlocking, TokioSync};
+use crate::workloads::*;
+
+/// Measures one cell once, returning the value in the row's unit.
+pub type Measure = fn(&Cfg) -> f64;
+
+/// How one runtime's cell of a row is produced.
+#[derive(Clone, Copy)]
+pub enum Cell {
+    /// Measured with the runtime's own implementation.
+    Run(Measure),
+    /// Measured in a fresh child process (memory rows): the child runs
+    /// `--child <row id> <runtime>` and prints the value.
+    Child,
+}
+
+/// The runtimes, in table order.
+pub const RUNTIMES: [&str; 3] = ["eddy", "tokio", "smol"];
+
+/// One line of the table.
+pub struct Row {
+    /// Workload name (what `--filter` matches).
+    pub name: &'static str,
+    /// Flavour of all three runtimes in this row.
+    pub flavor: Flavor,
+    /// Unit of the values.
+    pub unit: &'static str,
+    /// What the peers' implementations are, when that is not just "the
+    /// runtime" (sync and blocking rows).
+    pub peers: Option<&'static str>,
+    /// The reference figure without a runtime, from PERF-NOTES.md.
+    pub floor: Option<&'static str>,
+    /// Measurements per cell in a full run (quick runs do one).
+    pub reps: usize,
+    /// eddy, tokio, smol.
+    pub cells: [Cell; 3],
+    /// For child-process rows: the in-process measurement per runtime.
+    pub child: Option<[Measure; 3]>,
+}
+
+impl Row {
+    /// `name/flavour`, unique across the table (the child-process key).
+    pub fn id(&self) -> String {
+        let f = match self.flavor {
+            Flavor::Current => "ct",
+            Flavor::Multi => "mt",
+        };
+        format!("{}/{f}", self.name)
+    }
+}
+
+struct Spec {
+    name: &'static str,
+    unit: &'static str,
+    reps: usize,
+    floor: Option<&'static str>,
+    peers: Option<&'static str>,
+}
+
+const fn spec(name: &'static str, unit: &'static str, reps: usize) -> Spec {
+    Spec {
+        name,
+        unit,
+        reps,
+        floor: None,
+        peers: None,
+    }
+}
+
+impl Spec {
+    const fn floor(mut self, f: &'static str) -> Spec {
+        self.floor = Some(f);
+        self
+    }
+
+    const fn peers(mut self, p: &'static str) -> Spec {
+        self.peers = Some(p);
+        self
+    }
+
+    fn row(&self, flavor: Flavor, cells: [Cell; 3]) -> Row {
+        Row {
+            name: self.name,
+            flavor,
+            unit: self.unit,
+            peers: self.peers,
+            floor: self.floor,
+            reps: self.reps,
+            cells,
+            child: None,
+        }
+    }
+}
+
+/// Pushes the single-threaded and multi-threaded rows of a workload that is
+/// generic over the runtime only.
+macro_rules! rt_rows {
+    ($out:ident, $spec:expr, $f:ident) => {{
+        let s = $spec;
+        $out.push(s.row(
+            Flavor::Current,
+            [
+                Cell::Run($f::<EddyCt>),
+                Cell::Run($f::<TokioCt>),
+                Cell::Run($f::<SmolCt>),
+            ],
+        ));
+        $out.push(s.row(
+            Flavor::Multi,
+            [
+                Cell::Run($f::<EddyMt>),
+                Cell::Run($f::<TokioMt>),
+                Cell::Run($f::<SmolMt>),
+            ],
+        ));
+    }};
+}
+
+/// Same for workloads over a runtime and a sync family.
+macro_rules! sync_rows {
+    ($out:ident, $spec:expr, $f:ident, $eddy_ct:expr, $eddy_mt:expr) => {{
+        let s = $spec;
+        $out.push(s.row(
+            Flavor::Current,
+            [
+                $eddy_ct,
+                Cell::Run($f::<TokioCt, TokioSync>),
+                Cell::Run($f::<SmolCt, SmolSync>),
+            ],
+        ));
+        $out.push(s.row(
+            Flavor::Multi,
+            [
+                $eddy_mt,
+                Cell::Run($f::<TokioMt, TokioSync>),
+                Cell::Run($f::<SmolMt, SmolSync>),
+            ],
+        ));
+    }};
+}
+
+/// Same for workloads over a runtime and a blocking pool.
+macro_rules! blocking_rows {
+    ($out:ident, $spec:expr, $f:ident, $eddy_ct:expr, $eddy_mt:expr) => {{
+        let s = $spec;
+        $out.push(s.row(
+            Flavor::Current,
+            [
+                $eddy_ct,
+                Cell::Run($f::<TokioCt, TokioBlocking>),
+                Cell::Run($f::<SmolCt, SmolBlocking>),
+            ],
+        ));
+        $out.push(s.row(
+            Flavor::Multi,
+            [
+                $eddy_mt,
+                Cell::Run($f::<TokioMt, TokioBlocking>),
+                Cell::Run($f::<SmolMt, SmolBlocking>),
+            ],
+        ));
+    }};
+}
+
+/// Every row of the table, in order.
+pub fn rows() -> Vec<Row> {
+    let mut out = Vec::new();
+    rt_rows!(
+        out,
+        spec("spawn_many", "ns/task", 11).floor("~50"),
+        spawn_many
+    );
+    rt_rows!(
+        out,
+        spec("yield_many", "ns/yield", 11).floor("~8"),
+        yield_many
+    );
+    sync_rows!(
+        out,
+        spec("ping_pong", "ns/msg", 9).floor("~25"),
+        ping_pong,
+        Cell::Run(ping_pong::<EddyCt, EddySync>),
+        Cell::Run(ping_pong::<EddyMt, EddySync>)
+    );
+    rt_rows!(
+        out,
+        spec("chained_spawn", "ns/task", 11).floor("~45"),
+        chained_spawn
+    );
+    rt_rows!(
+        out,
+        spec("timer_sleep", "wall ms (ideal 50)", 7).floor("~55"),
+        timer_sleep
+    );
+    rt_rows!(
+        out,
+        spec("timer_cancel", "ns/timer", 9).floor("~40"),
+        timer_cancel
+    );
+    rt_rows!(
+        out,
+        spec("tcp_echo", "µs/round trip", 5).floor("8.2 (1 client)"),
+        tcp_echo
+    );
+    blocking_rows!(
+        out,
+        spec("blocking_seq", "µs/job", 7).peers("spawn_blocking / blocking::unblock"),
+        blocking_seq,
+        Cell::Run(blocking_seq::<EddyCt, EddyBlocking>),
+        Cell::Run(blocking_seq::<EddyMt, EddyBlocking>)
+    );
+    blocking_rows!(
+        out,
+        spec("blocking_batch", "µs/job", 7).peers("spawn_blocking / blocking::unblock"),
+        blocking_batch,
+        Cell::Run(blocking_batch::<EddyCt, EddyBlocking>),
+        Cell::Run(blocking_batch::<EddyMt, EddyBlocking>)
+    );
+    for flavor in [Flavor::Current, Flavor::Multi] {
+        let mut row = spec("idle_task_memory", "bytes/task (RSS)", 3)
+            .floor("64–80")
+            .row(flavor, [Cell::Child, Cell::Child, Cell::Child]);
+        row.child = Some(match flavor {
+            Flavor::Current => [
+                idle_task_bytes::<EddyCt>,
+                idle_task_bytes::<TokioCt>,
+                idle_task_bytes::<SmolCt>,
+            ],
+            Flavor::Multi => [
+                idle_task_bytes::<EddyMt>,
+                idle_task_bytes::<TokioMt>,
+                idle_task_bytes::<SmolMt>,
+            ],
+        });
+        out.push(row);
+    }
+    const SYNC_PEERS: &str = "tokio::sync / async-lock, async-channel";
+    sync_rows!(
+        out,
+        spec("mutex_uncontended", "ns/lock", 7).peers(SYNC_PEERS),
+        mutex_uncontended,
+        Cell::Run(mutex_uncontended::<EddyCt, EddySync>),
+        Cell::Run(mutex_uncontended::<EddyMt, EddySync>)
+    );
+    sync_rows!(
+        out,
+        spec("mutex_contended", "ns/lock (+yield)", 7).peers(SYNC_PEERS),
+        mutex_contended,
+        Cell::Run(mutex_contended::<EddyCt, EddySync>),
+        Cell::Run(mutex_contended::<EddyMt, EddySync>)
+    );
+    sync_rows!(
+        out,
+        spec("semaphore_uncontended", "ns/acquire", 7).peers(SYNC_PEERS),
+        semaphore_uncontended,
+        Cell::Run(semaphore_uncontended::<EddyCt, EddySync>),
+        Cell::Run(semaphore_uncontended::<EddyMt, EddySync>)
+    );
+    sync_rows!(
+        out,
+        spec("semaphore_contended", "ns/acquire (+yield)", 7).peers(SYNC_PEERS),
+        semaphore_contended,
+        Cell::Run(semaphore_contended::<EddyCt, EddySync>),
+        Cell::Run(semaphore_contended::<EddyMt, EddySync>)
+    );
+    sync_rows!(
+        out,
+        spec("mpsc", "ns/msg", 7).peers(SYNC_PEERS),
+        mpsc,
+        Cell::Run(mpsc::<EddyCt, EddySync>),
+        Cell::Run(mpsc::<EddyMt, EddySync>)
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_ids_are_unique() {
+        let rows = rows();
+        let mut ids: Vec<String> = rows.iter().map(Row::id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), rows.len());
+    }
+
+    #[test]
+    fn quick_counts_are_a_fraction() {
+        let c = Cfg { quick: true };
+        assert_eq!(c.n(100_000), 5000);
+        assert_eq!(c.n(10), 1);
+        assert_eq!(Cfg { quick: false }.n(7), 7);
+    }
+}
