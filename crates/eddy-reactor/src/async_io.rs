@@ -290,6 +290,13 @@ impl<T: AsFd> Async<T> {
     /// Waits until the source may be readable (see
     /// [`poll_readable`](Async::poll_readable)).
     ///
+    /// Readiness is a hint that only the `*_with` methods clear (when the
+    /// operation they run reports `WouldBlock`). So do not loop "operation on
+    /// `get_ref()`, `WouldBlock`, `readable().await`": nothing clears the
+    /// readiness, `readable()` returns at once and the loop spins. Run the
+    /// operation inside [`read_with`](Async::read_with) instead, which
+    /// clears readiness without losing an edge that arrives meanwhile.
+    ///
     /// Cancel safe: dropping the future loses nothing; at worst its task gets
     /// one spurious wake-up later.
     ///
@@ -317,7 +324,9 @@ impl<T: AsFd> Async<T> {
     }
 
     /// Waits until the source may be writable. Cancel safe, like
-    /// [`readable`](Async::readable).
+    /// [`readable`](Async::readable), and with the same caveat: run
+    /// operations inside [`write_with`](Async::write_with), not in a loop
+    /// around `writable()`.
     ///
     /// # Errors
     ///
