@@ -294,6 +294,7 @@ fn order_for_seed(seed: u64) -> Vec<u32> {
         }
     });
     let v = log.lock().unwrap().clone();
+    drop(ex);
     v
 }
 
