@@ -298,6 +298,11 @@ pub enum DebugEvent {
         /// Every live task.
         tasks: TaskDump,
     },
+    /// The task table, asked for from outside (a signal, in the facade).
+    Dump {
+        /// Every live task.
+        tasks: TaskDump,
+    },
 }
 
 impl fmt::Display for DebugEvent {
@@ -329,6 +334,7 @@ impl fmt::Display for DebugEvent {
                 tasks.tasks().len(),
                 if tasks.tasks().len() == 1 { "" } else { "s" }
             ),
+            DebugEvent::Dump { tasks } => write!(f, "task dump:\n{tasks}"),
             DebugEvent::Deadlock { tasks } => write!(
                 f,
                 "deadlock: every task is waiting and no timer, I/O source or blocking job \

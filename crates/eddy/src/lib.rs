@@ -54,15 +54,18 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod debug;
 pub mod net;
 pub mod process;
 mod run;
 mod runtime;
 pub mod scope;
 pub mod signal;
+pub mod test;
 
+pub use debug::{all_tasks, current_task};
 pub use run::{RunError, run, try_run};
-pub use runtime::{Builder, EnterGuard, Handle, Runtime};
+pub use runtime::{Builder, EnterGuard, Handle, Runtime, ShutdownSummary};
 pub use scope::{
     AsyncGen, CancelScope, ChildError, Either, Elapsed, GroupError, GroupTask, Interrupted,
     Resource, Shielded, TaskGroup, TaskGroupHandle, Timeout, WaitMode, Yielder, as_completed,
