@@ -30,6 +30,12 @@
 //! * [`sleep`] is `asyncio.sleep`; [`yield_now`] is `asyncio.sleep(0)`.
 //! * [`Builder::multi_thread`] goes beyond asyncio: the same tasks run in
 //!   parallel on a pool of worker threads.
+//! * [`Builder::debug`] (or `EDDY_DEBUG=1`) is `loop.set_debug(True)`: slow
+//!   polls, a task blocking the loop, panics never retrieved, tasks pending
+//!   at shutdown and deadlocks are reported; [`all_tasks`] and
+//!   [`current_task`] are asyncio's. See [`debug`].
+//! * [`test::run`] runs a test on virtual time with a seeded, replayable
+//!   schedule. See [`test`].
 //!
 //! # Example
 //!
