@@ -35,7 +35,7 @@
 //!   at shutdown and deadlocks are reported; [`all_tasks`] and
 //!   [`current_task`] are asyncio's. See [`debug`].
 //! * [`test::run`] runs a test on virtual time with a seeded, replayable
-//!   schedule. See [`test`].
+//!   schedule. See [`mod@test`].
 //!
 //! # Example
 //!

@@ -186,7 +186,7 @@ impl Builder {
 
     /// Runs ready tasks in an order drawn from `seed` (current-thread
     /// flavour only): the same seed replays the same schedule. See
-    /// [`crate::test`] for the test runtime that prints seeds on failure.
+    /// [`mod@crate::test`] for the test runtime that prints seeds on failure.
     ///
     /// ```
     /// let rt = eddy::Builder::current_thread().seed(42).build().unwrap();
