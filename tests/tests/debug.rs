@@ -423,3 +423,21 @@ fn shutdown_runtime_policy_on_both_flavours() {
         );
     }
 }
+
+#[test]
+fn graceful_shutdown_on_the_multi_threaded_flavour() {
+    let rt = Builder::multi_thread().worker_threads(2).build().unwrap();
+    let cleaned = Arc::new(AtomicUsize::new(0));
+    for _ in 0..8 {
+        let c = cleaned.clone();
+        rt.spawn(async move {
+            eddy::cancelled().await;
+            yield_now().await;
+            c.fetch_add(1, Ordering::SeqCst);
+        })
+        .detach();
+    }
+    let summary = rt.shutdown_gracefully(Duration::from_secs(10));
+    assert!(summary.is_clean(), "{summary}");
+    assert_eq!(cleaned.load(Ordering::SeqCst), 8);
+}

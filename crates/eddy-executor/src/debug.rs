@@ -629,9 +629,8 @@ impl DebugState {
             e.state = TaskState::Running;
             e.poll_started = Some(now);
             e.blocking_reported = false;
-            if e.thread.is_none() {
-                e.thread = Some(thread::current());
-            }
+            // Tasks move between workers: the watchdog must name this one.
+            e.thread = Some(thread::current());
         }
         now
     }
