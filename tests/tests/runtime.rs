@@ -20,15 +20,18 @@ impl Drop for DropCounter {
     }
 }
 
-/// A current-thread runtime on a manual clock that jumps to the next timer
-/// whenever every task is idle.
+/// eddy's test runtime: a manual clock that jumps to the next timer
+/// whenever every task is idle, ready tasks in an order drawn from `seed`,
+/// and deadlocks failing the test instead of hanging it.
+fn virtual_time_seeded(seed: u64) -> (Runtime, ManualClock) {
+    let b = eddy::test::Builder::new().seed(seed);
+    let clock = b.clock();
+    (b.build().unwrap(), clock)
+}
+
+/// [`virtual_time_seeded`] with `EDDY_SEED`, else seed 0.
 fn virtual_time() -> (Runtime, ManualClock) {
-    let clock = ManualClock::new();
-    let rt = Builder::current_thread()
-        .manual_clock(clock.clone(), true)
-        .build()
-        .unwrap();
-    (rt, clock)
+    virtual_time_seeded(eddy::test::seed_from_env().unwrap_or(0))
 }
 
 fn both_flavours() -> [Runtime; 2] {
@@ -50,7 +53,12 @@ fn run_spawn_await() {
 
 #[test]
 fn sleeps_complete_in_deadline_order_and_overlap() {
-    let (rt, clock) = virtual_time();
+    // Timers decide the order, whatever order ready tasks run in.
+    eddy::test::check_seeds(16, sleeps_in_deadline_order);
+}
+
+fn sleeps_in_deadline_order(seed: u64) {
+    let (rt, clock) = virtual_time_seeded(seed);
     let order = Arc::new(Mutex::new(Vec::new()));
     let o = order.clone();
     let start = clock.now();

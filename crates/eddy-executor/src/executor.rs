@@ -19,6 +19,7 @@ use concurrent_queue::ConcurrentQueue;
 use eddy_core::{BoxFuture, DynTask, JoinError, Park, Spawn, SpawnError, TaskId, TaskMeta, Unpark};
 use slab::Slab;
 
+use crate::debug::{BuildExtras, Ext};
 use crate::task::{Header, Runnable, Task, TaskFuture, run_task, run_task_eagerly};
 
 /// How many tasks a worker runs between two non-blocking checks of the driver
@@ -75,6 +76,8 @@ pub struct Builder {
     event_interval: u32,
     wrap_thread: Option<ThreadWrapper>,
     lifo_slot: bool,
+    /// Debug mode, seed, deadlock check, panic policy (see debug.rs).
+    pub(crate) extras: BuildExtras,
 }
 
 impl Builder {
@@ -90,6 +93,7 @@ impl Builder {
             event_interval: DEFAULT_EVENT_INTERVAL,
             wrap_thread: None,
             lifo_slot: true,
+            extras: BuildExtras::default(),
         }
     }
 
@@ -210,7 +214,9 @@ impl Builder {
             event_interval: self.event_interval,
             lifo_slot: self.lifo_slot && workers > 1,
             stats: Stats::default(),
+            ext: self.extras.into_ext(),
         });
+        crate::debug::start(&shared);
         let mut threads = Vec::new();
         if self.flavor == Flavor::MultiThread {
             for index in 0..workers {
@@ -310,8 +316,8 @@ struct WorkerShared {
 }
 
 /// Every task whose future is alive, by key: its id and a waker.
-struct Registry {
-    tasks: Slab<Waker>,
+pub(crate) struct Registry {
+    pub(crate) tasks: Slab<(TaskId, Waker)>,
     /// Woken when the last task leaves (see [`Handle::all_finished`]).
     idle_waiters: Vec<Waker>,
     /// Tasks spawned so far (kept here: the lock is held on spawn anyway).
@@ -325,25 +331,27 @@ pub(crate) struct Shared {
     workers: Box<[WorkerShared]>,
     /// Every task whose future is alive, by registry key: its id and a waker,
     /// so shutdown can cancel idle tasks and `Task::cancel` can wake them.
-    registry: Mutex<Registry>,
-    driver: Mutex<Box<dyn Park>>,
-    driver_unpark: Arc<dyn Unpark>,
+    pub(crate) registry: Mutex<Registry>,
+    pub(crate) driver: Mutex<Box<dyn Park>>,
+    pub(crate) driver_unpark: Arc<dyn Unpark>,
     sleepers: Mutex<Vec<usize>>,
     num_sleeping: AtomicUsize,
     num_searching: AtomicUsize,
     /// Workers must exit.
     shutdown: AtomicBool,
     /// No new work: every task is cancelled as soon as it is scheduled.
-    closing: AtomicBool,
+    pub(crate) closing: AtomicBool,
     /// [`Handle::request_cancel_all`] was called: every task sees
     /// `is_cancel_requested()`.
     pub(crate) cancel_all_requested: AtomicBool,
     event_interval: u32,
     lifo_slot: bool,
     stats: Stats,
+    /// Debug mode, seeded scheduling, deadlock detection, panic policy.
+    pub(crate) ext: Ext,
 }
 
-fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // No code holding these locks can panic in a way that leaves the data
     // inconsistent (slab and vec operations), so poisoning carries no meaning.
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -365,11 +373,14 @@ impl Shared {
         }
     }
 
-    /// Wakes the task registered under `key`. If that task has finished and
-    /// the slot was reused, another task gets a spurious wake-up, which is
-    /// harmless (futures must tolerate them) and saves storing ids.
-    pub(crate) fn wake_task(&self, key: u32) {
-        let waker = lock(&self.registry).tasks.get(key as usize).cloned();
+    /// Wakes the task registered under `key`, if it is still the task `id`
+    /// (the slot may have been reused after it finished).
+    pub(crate) fn wake_task(&self, key: u32, id: TaskId) {
+        let waker = lock(&self.registry)
+            .tasks
+            .get(key as usize)
+            .filter(|(i, _)| *i == id)
+            .map(|(_, w)| w.clone());
         if let Some(w) = waker {
             w.wake();
         }
@@ -428,6 +439,9 @@ impl Shared {
         F::Output: 'static,
     {
         let id = TaskId::next();
+        if let Some(d) = &self.ext.debug {
+            d.on_spawn(id, &meta);
+        }
         let closing = self.closing.load(Ordering::Acquire);
         let mut reg = lock(&self.registry);
         reg.spawned += 1;
@@ -437,7 +451,7 @@ impl Shared {
             async_task::Builder::new().metadata(header),
             TaskFuture::new(fut),
         );
-        entry.insert(runnable.waker());
+        entry.insert((id, runnable.waker()));
         drop(reg);
         if eager && with_worker(self, |ctx| ctx.is_some()) {
             run_task_eagerly(self, runnable);
@@ -518,7 +532,7 @@ impl Shared {
             let wakers: Vec<Waker> = lock(&self.registry)
                 .tasks
                 .iter()
-                .map(|(_, w)| w.clone())
+                .map(|(_, (_, w))| w.clone())
                 .collect();
             for w in wakers {
                 w.wake();
@@ -557,6 +571,9 @@ impl Shared {
 
 /// async-task's schedule function for every eddy task.
 fn schedule(runnable: Runnable, info: ScheduleInfo) {
+    if let Some(d) = &runnable.metadata().shared.ext.debug {
+        d.on_schedule(runnable.metadata().id);
+    }
     let shared_ptr = Arc::as_ptr(&runnable.metadata().shared);
     let mut runnable = Some(runnable);
     let _ = WORKER.try_with(|w| {
@@ -1091,7 +1108,11 @@ impl Executor {
         let w = Waker::from(waker.clone());
         let mut cx = Context::from_waker(&w);
         let mut fut = pin!(fut);
+        let _abort = crate::debug::AbortWatch::enter(&self.shared.ext);
         loop {
+            if self.shared.ext.abort_on_panic {
+                self.shared.ext.check_abort();
+            }
             if waker.woken.swap(false, Ordering::AcqRel) {
                 if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
                     return v;
@@ -1122,6 +1143,9 @@ impl Executor {
         let interval = shared.event_interval;
         let mut tick: u32 = 0;
         loop {
+            if shared.ext.abort_on_panic {
+                shared.ext.check_abort();
+            }
             if waker.woken.load(Ordering::Acquire) && waker.woken.swap(false, Ordering::AcqRel) {
                 tick += 1;
                 if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
@@ -1139,7 +1163,10 @@ impl Executor {
             }
             let mut ran = false;
             while tick < interval {
-                let next = ctx.local.borrow_mut().pop_front();
+                let next = match &shared.ext.seeded {
+                    None => ctx.local.borrow_mut().pop_front(),
+                    Some(rng) => rng.pop(&mut ctx.local.borrow_mut()),
+                };
                 match next {
                     Some(r) => {
                         run_task(shared, r, false);
@@ -1163,6 +1190,14 @@ impl Executor {
                 && ctx.local.borrow().is_empty()
             {
                 tick = 0;
+                let has_work = || {
+                    waker.woken.load(Ordering::Acquire)
+                        || !shared.injector.is_empty()
+                        || !ctx.local.borrow().is_empty()
+                };
+                if shared.ext.deadlock.is_some() && crate::debug::idle_check(shared, &has_work) {
+                    continue;
+                }
                 shared.stats.parks.fetch_add(1, Ordering::Relaxed);
                 let _ = lock(&shared.driver).park(None);
             }
@@ -1172,6 +1207,7 @@ impl Executor {
 
 impl Drop for Executor {
     fn drop(&mut self) {
+        crate::debug::on_shutdown(&self.shared);
         self.shared.shutdown.store(true, Ordering::SeqCst);
         self.shared.unpark_all();
         for t in self.threads.drain(..) {
@@ -1236,7 +1272,7 @@ impl Drop for EnterGuard {
 /// ```
 #[derive(Clone)]
 pub struct Handle {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl Handle {
@@ -1402,7 +1438,7 @@ impl Handle {
         let wakers: Vec<Waker> = lock(&self.shared.registry)
             .tasks
             .iter()
-            .map(|(_, w)| w.clone())
+            .map(|(_, (_, w))| w.clone())
             .collect();
         for w in wakers {
             w.wake();

@@ -59,15 +59,23 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod debug;
 mod executor;
+mod introspect;
 mod park;
+mod seeded;
 mod task;
 mod yield_now;
 
+pub use debug::{
+    DEFAULT_DEADLOCK_GRACE, DEFAULT_SLOW_POLL, DeadlockAction, DeadlockCheck, DebugEvent,
+    DebugOptions, UnhandledPanic,
+};
 pub use executor::{
     AllFinished, Builder, DEFAULT_EVENT_INTERVAL, EnterGuard, Executor, ExecutorStats, Flavor,
     Handle, SpawnLocalError, TaskBuilder, is_inside_runtime, try_spawn_local_with,
 };
+pub use introspect::{TaskDump, TaskInfo, TaskState, all_tasks, current_task};
 pub use park::ThreadPark;
 pub use task::{CancelRequested, Task, cancel_requested, current_task_id, is_cancel_requested};
 pub use yield_now::{YieldNow, yield_now};

@@ -1,7 +1,7 @@
 //! Tasks: the per-task header, the future wrapper that catches panics and
 //! honours cancellation, and the `Task<T>` handle.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
@@ -63,6 +63,11 @@ pub(crate) const CANCEL: u8 = 1;
 /// Header flag: the task has been asked to finish early (graceful cancel).
 pub(crate) const CANCEL_REQUESTED: u8 = 2;
 
+/// How a poll ended the task (`RunState::completed`); 0 means it did not.
+pub(crate) const OUTCOME_OK: u8 = 1;
+pub(crate) const OUTCOME_CANCELLED: u8 = 2;
+pub(crate) const OUTCOME_PANICKED: u8 = 3;
+
 /// What the worker tells the task it is about to poll, through a thread-local
 /// (the future cannot see its own header). One `Cell` per field, so the hot
 /// path writes and reads single words instead of copying a struct.
@@ -72,11 +77,14 @@ struct RunState {
     cancel: Cell<bool>,
     /// [`Task::request_cancel`] was called.
     cancel_requested: Cell<bool>,
-    /// Set by `TaskFuture` when it returns `Ready`: the worker then removes
-    /// the task from the registry (the future cannot reach the executor).
-    completed: Cell<bool>,
+    /// Set by `TaskFuture` when it returns `Ready` (an `OUTCOME_*`): the
+    /// worker then removes the task from the registry (the future cannot
+    /// reach the executor).
+    completed: Cell<u8>,
     /// Destructor panics caught that no outcome could report.
     drop_panics: Cell<u32>,
+    /// The message of the panic that ended the task, for reports.
+    panic_msg: RefCell<Option<String>>,
 }
 
 thread_local! {
@@ -85,8 +93,9 @@ thread_local! {
             task: Cell::new(None),
             cancel: Cell::new(false),
             cancel_requested: Cell::new(false),
-            completed: Cell::new(false),
+            completed: Cell::new(0),
             drop_panics: Cell::new(0),
+            panic_msg: RefCell::new(None),
         }
     };
 }
@@ -107,6 +116,7 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
     let key = header.key;
     let id = header.id;
     let flags = header.flags.load(Ordering::Acquire);
+    let started = crate::debug::before_poll(shared, id);
     let (completed, drop_panics) = RUN.with(|r| {
         r.task.set(Some(id));
         r.cancel.set(force_cancel || flags & CANCEL != 0);
@@ -115,14 +125,22 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
         );
         runnable.run();
         r.task.set(None);
-        (r.completed.replace(false), r.drop_panics.replace(0))
+        (r.completed.replace(0), r.drop_panics.replace(0))
     });
     if drop_panics > 0 {
         shared.note_drop_panics(drop_panics);
     }
-    if completed {
+    if completed != 0 {
         shared.unregister(key);
     }
+    if started.is_some() || completed == OUTCOME_PANICKED {
+        crate::debug::after_poll(shared, id, started, completed);
+    }
+}
+
+/// The message of the panic that just ended a task on this thread.
+pub(crate) fn take_panic_message() -> Option<String> {
+    RUN.try_with(|r| r.panic_msg.take()).ok().flatten()
 }
 
 /// Runs a freshly spawned task inside the spawner's poll (eager start). The
@@ -133,7 +151,7 @@ pub(crate) fn run_task_eagerly(shared: &Shared, runnable: Runnable) {
             r.task.get(),
             r.cancel.get(),
             r.cancel_requested.get(),
-            r.completed.replace(false),
+            r.completed.replace(0),
             r.drop_panics.replace(0),
         )
     });
@@ -301,7 +319,12 @@ impl<F: Future> Future for TaskFuture<F> {
             match polled {
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(v)) => Ok(v),
-                Err(payload) => Err(JoinError::Panicked(Panic::new(payload))),
+                Err(payload) => {
+                    let panic = Panic::new(payload);
+                    let msg = panic.message().unwrap_or("<non-string panic>").to_owned();
+                    let _ = RUN.try_with(|r| r.panic_msg.replace(Some(msg)));
+                    Err(JoinError::Panicked(panic))
+                }
             }
         };
         // Drop the future here rather than inside async-task: its destructors
@@ -311,12 +334,20 @@ impl<F: Future> Future for TaskFuture<F> {
             this.stage.project_replace(Stage::Done);
         })) {
             if out.is_ok() {
-                out = Err(JoinError::Panicked(Panic::new(payload)));
+                let panic = Panic::new(payload);
+                let msg = panic.message().unwrap_or("<non-string panic>").to_owned();
+                let _ = RUN.try_with(|r| r.panic_msg.replace(Some(msg)));
+                out = Err(JoinError::Panicked(panic));
             } else {
                 note_drop_panic();
             }
         }
-        let _ = RUN.try_with(|r| r.completed.set(true));
+        let outcome = match &out {
+            Ok(_) => OUTCOME_OK,
+            Err(JoinError::Panicked(_)) => OUTCOME_PANICKED,
+            Err(_) => OUTCOME_CANCELLED,
+        };
+        let _ = RUN.try_with(|r| r.completed.set(outcome));
         Poll::Ready(out)
     }
 }
@@ -473,7 +504,7 @@ impl<T> Task<T> {
     fn set_flag(&self, flag: u8) {
         let header = self.header();
         if header.flags.fetch_or(flag, Ordering::AcqRel) & flag == 0 {
-            header.shared.wake_task(header.key);
+            header.shared.wake_task(header.key, header.id);
         }
     }
 
@@ -487,14 +518,23 @@ impl<T> Task<T> {
     /// ```
     pub fn detach(mut self) {
         if let Some(t) = self.inner.take() {
+            debug_handle_dropped(t.metadata());
             t.detach();
         }
+    }
+}
+
+/// Debug mode: a handle going away may lose a panic nobody looked at.
+fn debug_handle_dropped(header: &Header) {
+    if let Some(d) = &header.shared.ext.debug {
+        d.on_handle_dropped(header.id);
     }
 }
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
         if let Some(t) = self.inner.take() {
+            debug_handle_dropped(t.metadata());
             t.detach();
         }
     }
@@ -509,7 +549,16 @@ impl<T> Future for Task<T> {
     /// future that is polled after completion.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.inner.as_mut() {
-            Some(t) => Pin::new(t).poll(cx),
+            Some(t) => {
+                let out = Pin::new(&mut *t).poll(cx);
+                if out.is_ready() {
+                    let header = t.metadata();
+                    if let Some(d) = &header.shared.ext.debug {
+                        d.on_handle_observed(header.id);
+                    }
+                }
+                out
+            }
             None => Poll::Ready(Err(JoinError::Cancelled)),
         }
     }

@@ -562,6 +562,195 @@ fn parallel_demo() {
     );
 }
 
+// --- Pitfalls, caught by debug mode ------------------------------------------
+
+/// A runtime in debug mode whose reports print inline with the tour.
+fn debug_runtime() -> eddy::Runtime {
+    eddy::Builder::current_thread()
+        .debug(true)
+        .slow_poll_threshold(Duration::from_millis(50))
+        .on_debug_event(|e| println!("  eddy debug: {}", e.to_string().replace('\n', "\n    ")))
+        .build()
+        .expect("runtime")
+}
+
+fn pitfalls_demo() {
+    heading("Common pitfalls, with debug mode on (EDDY_DEBUG=1 or Builder::debug)");
+
+    println!("\n1. Forgetting await. An un-awaited future is a compiler warning in Rust");
+    println!("   (#[must_use]); the runtime-level version is a task whose handle is dropped,");
+    println!("   so its failure is never seen:");
+    let rt = debug_runtime();
+    rt.block_on(async {
+        drop(eddy::TaskBuilder::new().name("save-order").spawn(async {
+            panic!("database is read-only");
+        }));
+        eddy::sleep(Duration::from_millis(1)).await;
+    });
+    println!("   Fix: await the handle (or keep it in a TaskGroup), and handle the error:");
+    rt.block_on(async {
+        let t = eddy::TaskBuilder::new().name("save-order").spawn(async {
+            panic!("database is read-only");
+        });
+        match t.await {
+            Err(e) => println!("   handled: {e}"),
+            Ok(()) => println!("   saved"),
+        }
+    });
+    drop(rt);
+
+    println!("\n2. Blocking the event loop: std::thread::sleep (or sync I/O) inside a task.");
+    println!("   The watchdog names the task while it is still stuck:");
+    let rt = debug_runtime();
+    let t = Instant::now();
+    rt.block_on(async {
+        let a = eddy::TaskBuilder::new()
+            .name("blocking-sleep")
+            .spawn(async {
+                std::thread::sleep(Duration::from_millis(150)); // the pitfall
+            });
+        let b = eddy::spawn(async { eddy::sleep(Duration::from_millis(150)).await });
+        let _ = (a.await, b.await);
+    });
+    println!(
+        "   two 150 ms waits took {:.2}s: they could not overlap",
+        t.elapsed().as_secs_f64()
+    );
+    println!("   Fix: eddy::sleep for waiting, eddy::unblock for blocking calls:");
+    let t = Instant::now();
+    rt.block_on(async {
+        let a = eddy::unblock(|| std::thread::sleep(Duration::from_millis(150)));
+        let b = eddy::sleep(Duration::from_millis(150));
+        let (a, ()) = eddy::gather!(a, b).await;
+        a.expect("blocking job");
+    });
+    println!(
+        "   no report; the two waits overlapped: {:.2}s",
+        t.elapsed().as_secs_f64()
+    );
+    drop(rt);
+
+    println!("\n3. Mixing sync and async: starting a loop inside the running loop.");
+    eddy::run(async {
+        match eddy::try_run(async { 1 }) {
+            Err(e) => println!("   refused: {e}"),
+            Ok(_) => println!("   (unexpectedly allowed)"),
+        }
+        println!("   Fix: .await it: {}", async { 1 }.await);
+    });
+
+    println!("\n4. Not handling cancellation: cleanup that never runs. A graceful shutdown");
+    println!("   asks every task to stop, waits, then lists who ignored it:");
+    let rt = debug_runtime();
+    rt.spawn(async {
+        loop {
+            eddy::sleep(Duration::from_millis(10)).await; // never checks for cancellation
+        }
+    })
+    .detach();
+    let summary = rt.shutdown_gracefully(Duration::from_millis(50));
+    println!(
+        "   shutdown summary: {} straggler(s) cancelled after the grace period",
+        summary.stragglers.tasks().len()
+    );
+    println!("   Fix: watch for cancellation and clean up (Drop guards run either way):");
+    let rt = debug_runtime();
+    rt.spawn(async {
+        let work = async {
+            loop {
+                eddy::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        let stop = async {
+            eddy::cancelled().await;
+            println!("   cancel requested: flushing buffers, closing the connection");
+        };
+        work.or(stop).await;
+    })
+    .detach();
+    println!("   {}", rt.shutdown_gracefully(Duration::from_millis(50)));
+
+    println!("\n5. Over-concurrency: 1000 tasks at once, no backpressure.");
+    let rt = debug_runtime();
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| eddy::spawn(async { eddy::sleep(Duration::from_millis(20)).await }))
+            .collect();
+        eddy::sleep(Duration::from_millis(1)).await; // let them all start
+        println!("   {}", eddy::Handle::current().metrics());
+        for t in tasks {
+            t.await.expect("task");
+        }
+        println!("   Fix: a Semaphore bounds how many run at once:");
+        let limit = Arc::new(Semaphore::new(10));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| {
+                let (limit, peak) = (limit.clone(), peak.clone());
+                eddy::spawn(async move {
+                    let _permit = limit.acquire().await;
+                    peak.fetch_max(10 - limit.available_permits(), Ordering::SeqCst);
+                    eddy::sleep(Duration::from_millis(1)).await;
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+        println!("   at most {} ran at once", peak.load(Ordering::SeqCst));
+    });
+    drop(rt);
+
+    println!("\n6. Deadlock: two tasks each waiting for the other. Instead of hanging,");
+    println!("   the runtime says so (here the test runtime, which fails the test):");
+    let r = std::panic::catch_unwind(|| {
+        eddy::test::Builder::new()
+            .seed(1)
+            .deadlock_grace(Duration::from_millis(100))
+            .run(async {
+                let (tx_a, rx_a) = eddy::sync::oneshot::channel::<()>();
+                let (tx_b, rx_b) = eddy::sync::oneshot::channel::<()>();
+                let a = eddy::TaskBuilder::new()
+                    .name("a-waits-for-b")
+                    .spawn(async move {
+                        let _ = rx_b.await;
+                        let _ = tx_a.send(());
+                    });
+                let b = eddy::TaskBuilder::new()
+                    .name("b-waits-for-a")
+                    .spawn(async move {
+                        let _ = rx_a.await;
+                        let _ = tx_b.send(());
+                    });
+                let _ = (a.await, b.await);
+            })
+    });
+    if let Err(p) = r {
+        let msg = p.downcast_ref::<String>().cloned().unwrap_or_default();
+        println!("   {}", msg.replace('\n', "\n   "));
+    }
+    println!("   Fix: one side sends first (or use a timeout to break the wait).");
+
+    println!("\n7. Testing: virtual time and seeded schedules make async tests exact.");
+    let t = Instant::now();
+    let b = eddy::test::Builder::new().seed(7);
+    let clock = b.clock();
+    let t0 = clock.now();
+    b.run(async {
+        let slow = eddy::sleep(Duration::from_secs(3601));
+        assert!(
+            eddy::timeout(Duration::from_secs(3600), slow)
+                .await
+                .is_err()
+        );
+    });
+    println!(
+        "   an hour-long timeout, tested exactly: {:?} of virtual time in {:.3}s of real time",
+        clock.now() - t0,
+        t.elapsed().as_secs_f64()
+    );
+}
+
 fn main() {
     // The process pool re-runs this executable as its workers; in a worker
     // this call serves jobs and never returns.
@@ -620,5 +809,6 @@ fn main() {
         sockets_demo().await;
     });
     parallel_demo();
+    pitfalls_demo();
     println!("\ntour finished in {:.2}s", start.elapsed().as_secs_f64());
 }

@@ -30,6 +30,12 @@
 //! * [`sleep`] is `asyncio.sleep`; [`yield_now`] is `asyncio.sleep(0)`.
 //! * [`Builder::multi_thread`] goes beyond asyncio: the same tasks run in
 //!   parallel on a pool of worker threads.
+//! * [`Builder::debug`] (or `EDDY_DEBUG=1`) is `loop.set_debug(True)`: slow
+//!   polls, a task blocking the loop, panics never retrieved, tasks pending
+//!   at shutdown and deadlocks are reported; [`all_tasks`] and
+//!   [`current_task`] are asyncio's. See [`debug`].
+//! * [`test::run`] runs a test on virtual time with a seeded, replayable
+//!   schedule. See [`mod@test`].
 //!
 //! # Example
 //!
@@ -54,15 +60,18 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod debug;
 pub mod net;
 pub mod process;
 mod run;
 mod runtime;
 pub mod scope;
 pub mod signal;
+pub mod test;
 
+pub use debug::{all_tasks, current_task};
 pub use run::{RunError, run, try_run};
-pub use runtime::{Builder, EnterGuard, Handle, Runtime};
+pub use runtime::{Builder, EnterGuard, Handle, Runtime, ShutdownSummary};
 pub use scope::{
     AsyncGen, CancelScope, ChildError, Either, Elapsed, GroupError, GroupTask, Interrupted,
     Resource, Shielded, TaskGroup, TaskGroupHandle, Timeout, WaitMode, Yielder, as_completed,

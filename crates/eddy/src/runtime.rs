@@ -10,11 +10,16 @@ use std::time::Duration;
 
 use eddy_blocking::{ShutdownReport, ThreadPool};
 use eddy_core::{Clock, TaskMeta};
-use eddy_executor::{Executor, Flavor};
+use eddy_executor::{
+    DEFAULT_DEADLOCK_GRACE, DeadlockAction, DeadlockCheck, DebugEvent, DebugOptions, Executor,
+    Flavor, TaskDump, UnhandledPanic,
+};
 use eddy_reactor::{Reactor, ReactorHandle};
 use eddy_timer::{ManualClock, SystemClock, TimerDriver, TimerHandle};
 
 use crate::Task;
+use crate::debug::{DumpOnSignal, Reporter, RuntimeMetrics};
+use crate::signal::SignalKind;
 
 /// How long dropping a runtime waits for running blocking jobs by default.
 pub const DEFAULT_BLOCKING_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -38,6 +43,14 @@ pub struct Builder {
     blocking_idle_timeout: Option<Duration>,
     shutdown_grace: Duration,
     blocking_shutdown_grace: Duration,
+    debug: Option<bool>,
+    slow_poll: Duration,
+    reporter: Option<Reporter>,
+    unhandled_panic: UnhandledPanic,
+    seed: Option<u64>,
+    deadlock: Option<DeadlockAction>,
+    deadlock_grace: Duration,
+    dump_signal: Option<SignalKind>,
 }
 
 #[derive(Clone)]
@@ -85,7 +98,153 @@ impl Builder {
             blocking_idle_timeout: None,
             shutdown_grace: Duration::ZERO,
             blocking_shutdown_grace: DEFAULT_BLOCKING_SHUTDOWN_GRACE,
+            debug: None,
+            slow_poll: eddy_executor::DEFAULT_SLOW_POLL,
+            reporter: None,
+            unhandled_panic: UnhandledPanic::Ignore,
+            seed: None,
+            deadlock: None,
+            deadlock_grace: DEFAULT_DEADLOCK_GRACE,
+            dump_signal: None,
         }
+    }
+
+    /// Turns debug mode on or off (see [`crate::debug`]). When not called,
+    /// the environment decides: `EDDY_DEBUG=1` turns it on.
+    ///
+    /// Debug mode tracks every task, reports slow polls, a worker stuck in a
+    /// poll, panics nobody retrieved, tasks pending at shutdown and (on the
+    /// current-thread flavour) deadlocks. Off, it costs nothing.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread().debug(true).build().unwrap();
+    /// assert!(rt.handle().is_debug());
+    /// ```
+    pub fn debug(mut self, on: bool) -> Builder {
+        self.debug = Some(on);
+        self
+    }
+
+    /// In debug mode, a poll at least this long is reported as slow, and a
+    /// worker stuck in one poll this long is reported as blocked (default
+    /// 100 ms, asyncio's `slow_callback_duration`).
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread()
+    ///     .debug(true)
+    ///     .slow_poll_threshold(std::time::Duration::from_millis(10))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll = threshold;
+        self
+    }
+
+    /// Sends debug reports (and unhandled-panic and deadlock reports) to
+    /// `report` instead of `log` or stderr.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread()
+    ///     .on_debug_event(|e| eprintln!("[app] {e}"))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn on_debug_event(
+        mut self,
+        report: impl Fn(&DebugEvent) + Send + Sync + 'static,
+    ) -> Builder {
+        self.reporter = Some(Arc::new(report));
+        self
+    }
+
+    /// What to do when a task panics: carry on ([`UnhandledPanic::Ignore`],
+    /// the default), report it ([`UnhandledPanic::Log`]), or shut the
+    /// runtime down ([`UnhandledPanic::ShutdownRuntime`]: `block_on`
+    /// panics with the task's message).
+    ///
+    /// ```
+    /// use eddy::debug::UnhandledPanic;
+    ///
+    /// let rt = eddy::Builder::current_thread()
+    ///     .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+    ///     .on_debug_event(|_| {})
+    ///     .build()
+    ///     .unwrap();
+    /// let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     rt.block_on(async {
+    ///         eddy::spawn(async { panic!("bug") }).detach();
+    ///         eddy::sleep(std::time::Duration::from_secs(5)).await;
+    ///     })
+    /// }));
+    /// assert!(r.is_err());
+    /// ```
+    pub fn unhandled_panic(mut self, policy: UnhandledPanic) -> Builder {
+        self.unhandled_panic = policy;
+        self
+    }
+
+    /// Runs ready tasks in an order drawn from `seed` (current-thread
+    /// flavour only): the same seed replays the same schedule. See
+    /// [`mod@crate::test`] for the test runtime that prints seeds on failure.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread().seed(42).build().unwrap();
+    /// assert_eq!(rt.block_on(async { eddy::spawn(async { 1 }).await.unwrap() }), 1);
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Deadlock detection on the current-thread flavour: when every task is
+    /// waiting and no timer, I/O source or blocking job can wake any of
+    /// them for `grace` (real time), report it (debug mode does this by
+    /// default) or panic out of `block_on` (the test runtime does). A thread
+    /// the runtime cannot see that wakes a task after `grace` would be a
+    /// false alarm.
+    ///
+    /// ```
+    /// use eddy::debug::DeadlockAction;
+    /// use std::time::Duration;
+    ///
+    /// let rt = eddy::Builder::current_thread()
+    ///     .deadlock_detection(DeadlockAction::Panic, Duration::from_millis(10))
+    ///     .build()
+    ///     .unwrap();
+    /// let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     rt.block_on(async {
+    ///         let (_tx, rx) = eddy::sync::oneshot::channel::<()>();
+    ///         let _ = rx.await; // the sender is never used: nothing can wake us
+    ///     })
+    /// }));
+    /// assert!(r.is_err());
+    /// ```
+    pub fn deadlock_detection(mut self, action: DeadlockAction, grace: Duration) -> Builder {
+        self.deadlock = Some(action);
+        self.deadlock_grace = grace;
+        self
+    }
+
+    /// In debug mode, prints the task table (as a [`DebugEvent::Dump`])
+    /// each time the process receives `signal`, e.g. `kill -USR1 <pid>`.
+    /// The signal's default action is replaced for the rest of the process
+    /// (see [`crate::signal`]).
+    ///
+    /// ```
+    /// use eddy::signal::SignalKind;
+    /// let rt = eddy::Builder::current_thread()
+    ///     .debug(true)
+    ///     .dump_on_signal(SignalKind::USER2)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn dump_on_signal(mut self, signal: SignalKind) -> Builder {
+        self.dump_signal = Some(signal);
+        self
     }
 
     /// Number of worker threads of the multi-threaded flavour (at least 1).
@@ -294,7 +453,40 @@ impl Builder {
         if let Some(n) = self.workers {
             exec = exec.worker_threads(n);
         }
+        let debug = self.debug.unwrap_or_else(crate::debug::env_debug);
+        let reporter = self
+            .reporter
+            .clone()
+            .unwrap_or_else(crate::debug::default_reporter);
+        let r = reporter.clone();
+        exec = exec
+            .unhandled_panic(self.unhandled_panic)
+            .on_debug_event(move |e| r(e));
+        if debug {
+            exec = exec.debug(DebugOptions::new().slow_poll(self.slow_poll));
+        }
+        if let Some(seed) = self.seed {
+            exec = exec.seed(seed);
+        }
+        let deadlock = self.deadlock.or(debug.then_some(DeadlockAction::Report));
+        if let Some(action) = deadlock {
+            let (t, r, p) = (timer_handle.clone(), reactor_handle.clone(), pool.clone());
+            // Nothing outside the executor can wake a task: no timer, no I/O
+            // source, no blocking job running or queued.
+            let probe = move || {
+                t.timer_count() == 0
+                    && r.source_count() == 0
+                    && p.queued() == 0
+                    && p.thread_count() == p.idle_count()
+            };
+            exec =
+                exec.deadlock_check(DeadlockCheck::new(probe, action).grace(self.deadlock_grace));
+        }
         let executor = exec.build(driver)?;
+        let dump_signal = match self.dump_signal {
+            Some(sig) if debug => Some(DumpOnSignal::start(sig, executor.handle(), reporter)?),
+            _ => None,
+        };
         Ok(Runtime {
             executor: Some(executor),
             timer: timer_handle,
@@ -302,6 +494,7 @@ impl Builder {
             pool,
             shutdown_grace: self.shutdown_grace,
             blocking_shutdown_grace: self.blocking_shutdown_grace,
+            _dump_signal: dump_signal,
         })
     }
 }
@@ -343,6 +536,7 @@ pub struct Runtime {
     pool: ThreadPool,
     shutdown_grace: Duration,
     blocking_shutdown_grace: Duration,
+    _dump_signal: Option<DumpOnSignal>,
 }
 
 impl Runtime {
@@ -385,6 +579,61 @@ impl Runtime {
     pub fn shutdown_timeout(mut self, grace: Duration) -> ShutdownReport {
         self.shutdown_executor();
         self.pool.shutdown(grace)
+    }
+
+    /// Shuts the runtime down in phases, giving tasks the chance to clean
+    /// up with `.await`s (asyncio's cancel-then-gather at the end of
+    /// `asyncio.run`, with a deadline):
+    ///
+    /// 1. stop accepting: tasks spawned from now on are cancelled at once;
+    /// 2. ask every task to finish ([`is_cancel_requested`](crate::is_cancel_requested)
+    ///    turns `true` and [`cancelled`](crate::cancelled) resolves in each);
+    /// 3. run the runtime until every task has finished or `grace` has passed
+    ///    (on the runtime's clock, so a manual clock makes this exact);
+    /// 4. cancel the stragglers (their futures are dropped) and shut the
+    ///    blocking pool down with the same grace.
+    ///
+    /// The summary lists the stragglers and any blocking work left behind.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = eddy::Builder::current_thread().build().unwrap();
+    /// rt.spawn(async {
+    ///     eddy::cancelled().await;
+    ///     eddy::sleep(Duration::from_millis(5)).await; // asynchronous cleanup
+    /// })
+    /// .detach();
+    /// rt.spawn(std::future::pending::<()>()).detach(); // ignores the request
+    /// let summary = rt.shutdown_gracefully(Duration::from_millis(50));
+    /// assert_eq!(summary.stragglers.tasks().len(), 1);
+    /// println!("{summary}");
+    /// ```
+    pub fn shutdown_gracefully(mut self, grace: Duration) -> ShutdownSummary {
+        let h = self.executor().handle();
+        h.close();
+        h.request_cancel_all();
+        let timer = self.timer.clone();
+        let deadline = timer.now() + grace;
+        self.block_on(async {
+            // Polling the count keeps the executor free of a "last task
+            // finished" hook; shutdown is rare and the step is short.
+            const STEP: Duration = Duration::from_millis(2);
+            while h.stats().alive > 0 {
+                let now = timer.now();
+                if now >= deadline {
+                    break;
+                }
+                crate::sleep(STEP.min(deadline - now)).await;
+            }
+        });
+        let stragglers = h.dump();
+        self.shutdown_executor();
+        let blocking = self.pool.shutdown(grace);
+        ShutdownSummary {
+            stragglers,
+            blocking,
+        }
     }
 
     fn shutdown_executor(&mut self) {
@@ -564,6 +813,54 @@ impl Handle {
         }
     }
 
+    /// A snapshot of the runtime's counters: tasks, polls (debug mode),
+    /// steals, driver parks, timers, I/O sources, blocking pool.
+    ///
+    /// ```
+    /// # let rt = eddy::Builder::current_thread().build().unwrap();
+    /// let m = rt.handle().metrics();
+    /// assert_eq!((m.workers, m.tasks_alive, m.timers_armed), (1, 0, 0));
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        let s = self.executor.stats();
+        RuntimeMetrics {
+            workers: self.executor.worker_count(),
+            tasks_spawned: s.spawned,
+            tasks_alive: s.alive,
+            polls: self.executor.polls(),
+            steals: s.steals,
+            driver_parks: s.parks,
+            timers_armed: self.timer.timer_count(),
+            io_sources: self.reactor.source_count(),
+            blocking_threads: self.pool.thread_count(),
+            blocking_idle_threads: self.pool.idle_count(),
+            blocking_queue_depth: self.pool.queued(),
+        }
+    }
+
+    /// A table of every live task (full details in debug mode, ids
+    /// otherwise); print it with `{}`.
+    ///
+    /// ```
+    /// # let rt = eddy::Builder::current_thread().debug(true).build().unwrap();
+    /// let h = rt.handle();
+    /// let _t = eddy::TaskBuilder::new().name("worker").spawn_on(h.executor(), std::future::pending::<()>());
+    /// assert!(h.dump().to_string().contains("worker"));
+    /// ```
+    pub fn dump(&self) -> TaskDump {
+        self.executor.dump()
+    }
+
+    /// `true` when the runtime runs in debug mode.
+    ///
+    /// ```
+    /// # let rt = eddy::Builder::current_thread().debug(false).build().unwrap();
+    /// assert!(!rt.handle().is_debug());
+    /// ```
+    pub fn is_debug(&self) -> bool {
+        self.executor.is_debug()
+    }
+
     /// The executor's handle (spawning, statistics).
     ///
     /// ```
@@ -625,5 +922,53 @@ pub struct EnterGuard {
 impl fmt::Debug for EnterGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+/// What [`Runtime::shutdown_gracefully`] left behind.
+///
+/// ```
+/// let rt = eddy::Builder::current_thread().build().unwrap();
+/// let summary = rt.shutdown_gracefully(std::time::Duration::from_millis(10));
+/// assert!(summary.is_clean());
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ShutdownSummary {
+    /// Tasks still alive after the grace period (they were then cancelled).
+    pub stragglers: TaskDump,
+    /// Blocking jobs still running after the grace period.
+    pub blocking: ShutdownReport,
+}
+
+impl ShutdownSummary {
+    /// `true` when every task finished and no blocking job was left behind.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread().build().unwrap();
+    /// assert!(rt.shutdown_gracefully(std::time::Duration::ZERO).is_clean());
+    /// ```
+    pub fn is_clean(&self) -> bool {
+        self.stragglers.is_empty() && self.blocking.is_clean()
+    }
+}
+
+impl fmt::Display for ShutdownSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_clean() {
+            return f.write_str("clean shutdown: every task finished within the grace period");
+        }
+        if !self.stragglers.is_empty() {
+            writeln!(
+                f,
+                "{} task(s) did not finish within the grace period and were cancelled:",
+                self.stragglers.tasks().len()
+            )?;
+            writeln!(f, "{}", self.stragglers)?;
+        }
+        if !self.blocking.is_clean() {
+            write!(f, "{}", self.blocking)?;
+        }
+        Ok(())
     }
 }

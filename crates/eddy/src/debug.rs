@@ -1,0 +1,239 @@
+//! Debug mode and introspection: asyncio's `PYTHONASYNCIODEBUG=1` and
+//! `all_tasks()`, tokio-console's task list, built in.
+//!
+//! Turn debug mode on with [`Builder::debug`](crate::Builder::debug) or by
+//! setting the environment variable `EDDY_DEBUG=1`. The runtime then:
+//!
+//! * keeps a table of every live task: id, name, spawn location, state
+//!   (idle, scheduled, running), poll count and total poll time
+//!   ([`all_tasks`], [`current_task`], [`dump`]);
+//! * reports any single poll longer than the slow-poll threshold (100 ms by
+//!   default, like asyncio's `slow_callback_duration`) with the task's id,
+//!   name, spawn location and duration;
+//! * runs a watchdog that notices a worker stuck in one poll past the
+//!   threshold *while it is still stuck* (a `std::thread::sleep` or a
+//!   blocking read in a task), and says which task it is;
+//! * reports a task that panicked whose handle was dropped without anyone
+//!   looking at the outcome (asyncio's "Task exception was never
+//!   retrieved"), and lists the tasks still pending when the runtime shuts
+//!   down;
+//! * on the current-thread flavour, reports a deadlock (every task waiting,
+//!   and no timer, I/O source or blocking job left that could wake one) with
+//!   the task table, instead of hanging silently.
+//!
+//! Reports are [`DebugEvent`]s. They go to
+//! [`Builder::on_debug_event`](crate::Builder::on_debug_event) if set; else,
+//! with the `log` feature, to the `log` crate (target `eddy::debug`, level
+//! warn); else to stderr.
+//!
+//! Without debug mode none of this costs anything: the executor tests a flag
+//! fixed at build time and does no extra atomic operation, allocation or
+//! time read per spawn, wake or poll. [`all_tasks`] then still lists the live
+//! tasks, by id only.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use std::time::Duration;
+//!
+//! let reports = Arc::new(Mutex::new(Vec::new()));
+//! let r = reports.clone();
+//! let rt = eddy::Builder::current_thread()
+//!     .debug(true)
+//!     .slow_poll_threshold(Duration::from_millis(20))
+//!     .on_debug_event(move |e| r.lock().unwrap().push(e.to_string()))
+//!     .build()
+//!     .unwrap();
+//! rt.block_on(async {
+//!     let t = eddy::TaskBuilder::new().name("blocker").spawn(async {
+//!         // The pitfall: a blocking sleep inside a task.
+//!         # #[allow(clippy::disallowed_methods)]
+//!         std::thread::sleep(Duration::from_millis(60));
+//!     });
+//!     t.await.unwrap();
+//!     for task in eddy::all_tasks() {
+//!         println!("{task}");
+//!     }
+//! });
+//! assert!(reports.lock().unwrap().iter().any(|r| r.contains("blocker")));
+//! ```
+
+use std::fmt;
+use std::io::{self, Read};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::thread;
+
+pub use eddy_executor::{
+    DEFAULT_DEADLOCK_GRACE, DEFAULT_SLOW_POLL, DeadlockAction, DebugEvent, TaskDump, TaskInfo,
+    TaskState, UnhandledPanic, all_tasks, current_task,
+};
+
+use crate::signal::SignalKind;
+
+pub(crate) type Reporter = Arc<dyn Fn(&DebugEvent) + Send + Sync>;
+
+/// A table of every live task of the current runtime (see [`TaskDump`]);
+/// empty outside a runtime.
+///
+/// ```
+/// let rt = eddy::Builder::current_thread().debug(true).build().unwrap();
+/// rt.block_on(async {
+///     let _t = eddy::TaskBuilder::new().name("idle").spawn(std::future::pending::<()>());
+///     eddy::yield_now().await;
+///     let table = eddy::debug::dump().to_string();
+///     assert!(table.contains("idle"));
+///     println!("{table}");
+/// });
+/// ```
+pub fn dump() -> TaskDump {
+    eddy_executor::Handle::try_current().map_or_else(TaskDump::default, |h| h.dump())
+}
+
+/// `true` when the environment asks for debug mode (`EDDY_DEBUG` set to
+/// anything but empty or `0`).
+///
+/// ```
+/// // Whatever the environment says, the answer is a plain bool.
+/// let _on: bool = eddy::debug::env_debug();
+/// ```
+pub fn env_debug() -> bool {
+    std::env::var_os("EDDY_DEBUG").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Where reports go when the user did not say: `log` or stderr.
+pub(crate) fn default_reporter() -> Reporter {
+    Arc::new(|e: &DebugEvent| {
+        #[cfg(feature = "log")]
+        log::warn!(target: "eddy::debug", "{e}");
+        #[cfg(not(feature = "log"))]
+        eprintln!("eddy: {e}");
+    })
+}
+
+/// Prints the task table each time a signal arrives, from a thread of its
+/// own (so it works even when every worker is stuck). Unregistered when the
+/// runtime is dropped.
+pub(crate) struct DumpOnSignal {
+    id: signal_hook::SigId,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl DumpOnSignal {
+    pub(crate) fn start(
+        kind: SignalKind,
+        handle: eddy_executor::Handle,
+        report: Reporter,
+    ) -> io::Result<DumpOnSignal> {
+        let sig = kind.as_raw();
+        if signal_hook::consts::FORBIDDEN.contains(&sig) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{kind} cannot be caught"),
+            ));
+        }
+        let (mut read, write) = UnixStream::pair()?;
+        // The handler owns `write` and closes it when unregistered, which
+        // ends the thread's read with end-of-file.
+        let id = signal_hook::low_level::pipe::register(sig, write)?;
+        let spawned = thread::Builder::new()
+            .name("eddy-dump-on-signal".into())
+            .spawn(move || {
+                let mut buf = [0u8; 16];
+                while matches!(read.read(&mut buf), Ok(n) if n > 0) {
+                    report(&DebugEvent::Dump {
+                        tasks: handle.dump(),
+                    });
+                }
+            });
+        match spawned {
+            Ok(t) => Ok(DumpOnSignal {
+                id,
+                thread: Some(t),
+            }),
+            Err(e) => {
+                signal_hook::low_level::unregister(id);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for DumpOnSignal {
+    fn drop(&mut self) {
+        signal_hook::low_level::unregister(self.id);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl fmt::Debug for DumpOnSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DumpOnSignal").finish_non_exhaustive()
+    }
+}
+
+/// A snapshot of a runtime's counters, from [`Handle::metrics`](crate::Handle::metrics).
+///
+/// ```
+/// let rt = eddy::Builder::current_thread().build().unwrap();
+/// let m = rt.block_on(async {
+///     eddy::spawn(async {}).await.unwrap();
+///     eddy::Handle::current().metrics()
+/// });
+/// assert_eq!(m.tasks_spawned, 1);
+/// assert_eq!(m.tasks_alive, 0);
+/// assert_eq!(m.polls, None); // counted in debug mode only
+/// println!("{m}");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuntimeMetrics {
+    /// Worker threads (1 for the current-thread flavour).
+    pub workers: usize,
+    /// Tasks spawned since the runtime was built.
+    pub tasks_spawned: u64,
+    /// Tasks alive now.
+    pub tasks_alive: usize,
+    /// Task polls so far; `None` outside debug mode (counting them would
+    /// cost every poll an atomic operation).
+    pub polls: Option<u64>,
+    /// Tasks taken from another worker's queue.
+    pub steals: u64,
+    /// Times a worker blocked in the driver (reactor and timers) or on its
+    /// parker: each one ends with a wake-up.
+    pub driver_parks: u64,
+    /// Timers armed now.
+    pub timers_armed: usize,
+    /// I/O sources registered with the reactor now.
+    pub io_sources: usize,
+    /// Blocking-pool threads alive now.
+    pub blocking_threads: usize,
+    /// Blocking-pool threads waiting for a job.
+    pub blocking_idle_threads: usize,
+    /// Blocking jobs waiting for a thread.
+    pub blocking_queue_depth: usize,
+}
+
+impl fmt::Display for RuntimeMetrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "workers {}, tasks spawned {} alive {}, polls {}, steals {}, driver parks {}, \
+             timers {}, I/O sources {}, blocking threads {} (idle {}) queue {}",
+            self.workers,
+            self.tasks_spawned,
+            self.tasks_alive,
+            self.polls.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+            self.steals,
+            self.driver_parks,
+            self.timers_armed,
+            self.io_sources,
+            self.blocking_threads,
+            self.blocking_idle_threads,
+            self.blocking_queue_depth
+        )
+    }
+}
