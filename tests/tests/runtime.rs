@@ -438,3 +438,49 @@ fn shutdown_without_grace_cancels_at_once() {
     assert!(!cleaned.load(Ordering::SeqCst));
     assert_eq!(clock.now(), start);
 }
+
+#[test]
+fn short_reads_clear_readiness_without_losing_data() {
+    // eddy::net streams clear readiness after a short read (saving the
+    // syscall that would say WouldBlock). Data that arrives afterwards must
+    // still wake the reader: stream many odd-sized bursts from a plain thread
+    // into a reader with a large buffer, under a watchdog.
+    for rt in both_flavours() {
+        let total: usize = rt.block_on(async {
+            let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+            let a = eddy::net::UnixStream::from_std(a).unwrap();
+            let writer = std::thread::spawn(move || {
+                let mut sent = 0usize;
+                for i in 0..2000usize {
+                    let chunk = vec![(i % 251) as u8; 1 + (i * 7919) % 3000];
+                    b.write_all(&chunk).unwrap();
+                    sent += chunk.len();
+                    if i % 64 == 0 {
+                        std::thread::yield_now();
+                    }
+                }
+                sent
+            });
+            let reader = spawn(async move {
+                let mut a = a;
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut got = 0usize;
+                loop {
+                    let n = a.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        return got;
+                    }
+                    got += n;
+                }
+            });
+            let watchdog = async {
+                sleep(Duration::from_secs(30)).await;
+                panic!("reader stalled: a wake-up was lost after a short read");
+            };
+            let got = futures_lite::future::or(async { reader.await.unwrap() }, watchdog).await;
+            assert_eq!(got, writer.join().unwrap());
+            got
+        });
+        assert!(total > 1_000_000);
+    }
+}

@@ -120,8 +120,8 @@ macro_rules! eddy_runtime {
     ($ty:ident, $builder:expr) => {
         impl Runtime for $ty {
             type Join<T: Send + 'static> = Unwrap<eddy::Task<T>>;
-            type Tcp = eddy::Async<TcpStream>;
-            type Listener = eddy::Async<TcpListener>;
+            type Tcp = eddy::net::TcpStream;
+            type Listener = eddy::net::TcpListener;
 
             fn block_on<F: Future + Send + 'static>(fut: F) -> F::Output
             where
@@ -156,21 +156,19 @@ macro_rules! eddy_runtime {
 
             fn tcp_listen() -> io::Result<(Self::Listener, SocketAddr)> {
                 let (l, addr) = std_listener()?;
-                Ok((eddy::Async::new(l)?, addr))
+                Ok((eddy::net::TcpListener::from_std(l)?, addr))
             }
 
             async fn tcp_accept(l: &Self::Listener) -> io::Result<Self::Tcp> {
-                let (s, _) = l.read_with(|l| l.accept()).await?;
+                let (s, _) = l.accept().await?;
                 s.set_nodelay(true)?;
-                eddy::Async::new(s)
+                Ok(s)
             }
 
             async fn tcp_connect(addr: SocketAddr) -> io::Result<Self::Tcp> {
-                // eddy has no async connect yet; a loopback connect completes
-                // in the kernel's backlog without waiting for `accept`.
-                let s = TcpStream::connect(addr)?;
+                let s = eddy::net::TcpStream::connect(addr).await?;
                 s.set_nodelay(true)?;
-                eddy::Async::new(s)
+                Ok(s)
             }
 
             fn tcp_read_exact<'a>(
