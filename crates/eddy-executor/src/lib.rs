@@ -107,7 +107,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    Handle::current().spawn_with(eddy_core::TaskMeta::here(), fut)
+    executor::spawn_on_current(fut, eddy_core::TaskMeta::here(), false)
 }
 
 /// Spawns a `!Send` task on the current thread's executor.

@@ -57,8 +57,6 @@ use crate::source::{Direction, Source};
 pub struct Async<T: AsFd> {
     source: Arc<Source>,
     handle: ReactorHandle,
-    /// See [`Async::set_short_io_drains`].
-    short_io_drains: bool,
     /// `None` only after `into_inner` moved it out (then `Drop` has no work).
     io: Option<T>,
 }
@@ -117,7 +115,6 @@ impl<T: AsFd> Async<T> {
         rustix::io::ioctl_fionbio(io.as_fd(), true)?;
         let source = handle.inner.register(io.as_fd())?;
         Ok(Async {
-            short_io_drains: false,
             source,
             handle: handle.clone(),
             io: Some(io),
@@ -234,63 +231,6 @@ impl<T: AsFd> Async<T> {
                 res => return Poll::Ready(res),
             }
         }
-    }
-
-    /// [`poll_io`](Self::poll_io) for a read or write of `want` bytes: with
-    /// [`set_short_io_drains`](Async::set_short_io_drains) on, a transfer
-    /// shorter than `want` clears readiness (tick-checked, so an edge that
-    /// arrived meanwhile is kept), saving the syscall that would only have
-    /// said `WouldBlock`.
-    fn poll_transfer(
-        &self,
-        dir: Direction,
-        cx: &mut Context<'_>,
-        want: usize,
-        mut op: impl FnMut() -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        loop {
-            let tick = match self.poll_ready(dir, cx) {
-                Poll::Ready(Ok(tick)) => tick,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            };
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.source.clear(dir, tick),
-                Ok(n) => {
-                    if self.short_io_drains && n > 0 && n < want {
-                        self.source.clear(dir, tick);
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                res => return Poll::Ready(res),
-            }
-        }
-    }
-
-    /// Declares that for this source a read or write that moves fewer bytes
-    /// than asked means the kernel buffer is now empty (or full), so the
-    /// `AsyncRead`/`AsyncWrite` impls may clear readiness right away instead
-    /// of learning it from one more syscall that returns `WouldBlock`. Off by
-    /// default. True for stream sockets (TCP, Unix stream) and pipes; false
-    /// for datagram sockets and anything that can return short transfers
-    /// with data still pending. `eddy::net` turns it on for its streams.
-    ///
-    /// Turning it on wrongly cannot lose a wake-up for new data (an event
-    /// that arrives after the transfer sets readiness again), but can make a
-    /// reader wait for new data while old data is still buffered.
-    ///
-    /// ```
-    /// use std::os::unix::net::UnixStream;
-    /// use eddy_reactor::{Async, Reactor};
-    ///
-    /// let reactor = Reactor::new()?;
-    /// let (a, _b) = UnixStream::pair()?;
-    /// let mut a = Async::with_handle(a, &reactor.handle())?;
-    /// a.set_short_io_drains(true);
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn set_short_io_drains(&mut self, on: bool) {
-        self.short_io_drains = on;
     }
 
     /// Polls whether the source may be readable.
@@ -550,33 +490,6 @@ impl<T: AsFd> Async<T> {
             }
         }
     }
-
-    /// [`poll_transfer`](Self::poll_transfer) with `&mut T`.
-    fn poll_transfer_mut(
-        &mut self,
-        dir: Direction,
-        cx: &mut Context<'_>,
-        want: usize,
-        op: &mut impl FnMut(&mut T) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        loop {
-            let tick = match self.poll_ready(dir, cx) {
-                Poll::Ready(Ok(tick)) => tick,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            };
-            match op(self.get_mut()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.source.clear(dir, tick),
-                Ok(n) => {
-                    if self.short_io_drains && n > 0 && n < want {
-                        self.source.clear(dir, tick);
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                res => return Poll::Ready(res),
-            }
-        }
-    }
 }
 
 impl<T: AsFd> Drop for Async<T> {
@@ -610,9 +523,8 @@ impl<T: AsFd + Read> AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let want = buf.len();
         self.get_mut()
-            .poll_transfer_mut(Direction::Read, cx, want, &mut |io| io.read(buf))
+            .poll_io_mut(Direction::Read, cx, &mut |io| io.read(buf))
     }
 
     fn poll_read_vectored(
@@ -620,9 +532,8 @@ impl<T: AsFd + Read> AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        let want = bufs.iter().map(|b| b.len()).sum();
         self.get_mut()
-            .poll_transfer_mut(Direction::Read, cx, want, &mut |io| io.read_vectored(bufs))
+            .poll_io_mut(Direction::Read, cx, &mut |io| io.read_vectored(bufs))
     }
 }
 
@@ -636,8 +547,7 @@ where
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = *self;
-        let want = buf.len();
-        this.poll_transfer(Direction::Read, cx, want, || this.get_ref().read(buf))
+        this.poll_io(Direction::Read, cx, || this.get_ref().read(buf))
     }
 
     fn poll_read_vectored(
@@ -646,10 +556,7 @@ where
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = *self;
-        let want = bufs.iter().map(|b| b.len()).sum();
-        this.poll_transfer(Direction::Read, cx, want, || {
-            this.get_ref().read_vectored(bufs)
-        })
+        this.poll_io(Direction::Read, cx, || this.get_ref().read_vectored(bufs))
     }
 }
 
@@ -662,9 +569,8 @@ impl<T: AsFd + Write> AsyncWrite for Async<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let want = buf.len();
         self.get_mut()
-            .poll_transfer_mut(Direction::Write, cx, want, &mut |io| io.write(buf))
+            .poll_io_mut(Direction::Write, cx, &mut |io| io.write(buf))
     }
 
     fn poll_write_vectored(
@@ -672,11 +578,8 @@ impl<T: AsFd + Write> AsyncWrite for Async<T> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let want = bufs.iter().map(|b| b.len()).sum();
         self.get_mut()
-            .poll_transfer_mut(Direction::Write, cx, want, &mut |io| {
-                io.write_vectored(bufs)
-            })
+            .poll_io_mut(Direction::Write, cx, &mut |io| io.write_vectored(bufs))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -700,8 +603,7 @@ where
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = *self;
-        let want = buf.len();
-        this.poll_transfer(Direction::Write, cx, want, || this.get_ref().write(buf))
+        this.poll_io(Direction::Write, cx, || this.get_ref().write(buf))
     }
 
     fn poll_write_vectored(
@@ -710,10 +612,7 @@ where
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = *self;
-        let want = bufs.iter().map(|b| b.len()).sum();
-        this.poll_transfer(Direction::Write, cx, want, || {
-            this.get_ref().write_vectored(bufs)
-        })
+        this.poll_io(Direction::Write, cx, || this.get_ref().write_vectored(bufs))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

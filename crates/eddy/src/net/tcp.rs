@@ -358,8 +358,7 @@ impl TcpStream {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         socket.set_nonblocking(true)?;
         connect_started(socket.connect(&addr.into()))?;
-        let mut stream = Async::new(std::net::TcpStream::from(socket))?;
-        stream.set_short_io_drains(true);
+        let stream = Async::new(std::net::TcpStream::from(socket))?;
         stream
             .write_with(|s| finish_connect(s.take_error(), s.peer_addr()))
             .await?;
@@ -384,10 +383,9 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
-        let mut inner = Async::new(stream)?;
-        // A stream socket's short read means its receive buffer is drained.
-        inner.set_short_io_drains(true);
-        Ok(TcpStream { inner })
+        Ok(TcpStream {
+            inner: Async::new(stream)?,
+        })
     }
 
     /// Deregisters the stream and returns the std socket (still

@@ -245,8 +245,6 @@ impl UnixStream {
         stream
             .write_with(|s| finish_connect(s.take_error(), s.peer_addr()))
             .await?;
-        let mut stream = stream;
-        stream.set_short_io_drains(true);
         Ok(UnixStream { inner: stream })
     }
 
@@ -291,10 +289,9 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
-        let mut inner = Async::new(stream)?;
-        // A stream socket's short read means its receive buffer is drained.
-        inner.set_short_io_drains(true);
-        Ok(UnixStream { inner })
+        Ok(UnixStream {
+            inner: Async::new(stream)?,
+        })
     }
 
     /// The local address.
