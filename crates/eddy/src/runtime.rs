@@ -363,7 +363,9 @@ impl Builder {
     ///
     /// With the default of zero, tasks are cancelled hard at once: a task
     /// that never looks at the request would otherwise hold shutdown up for
-    /// the whole grace period.
+    /// the whole grace period. The grace is measured on the runtime's clock:
+    /// with a manual clock that does not auto-advance, nothing ends it but
+    /// the tasks finishing.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicBool, Ordering};
@@ -612,28 +614,37 @@ impl Runtime {
     pub fn shutdown_gracefully(mut self, grace: Duration) -> ShutdownSummary {
         let h = self.executor().handle();
         h.close();
-        h.request_cancel_all();
-        let timer = self.timer.clone();
-        let deadline = timer.now() + grace;
-        self.block_on(async {
-            // Polling the count keeps the executor free of a "last task
-            // finished" hook; shutdown is rare and the step is short.
-            const STEP: Duration = Duration::from_millis(2);
-            while h.stats().alive > 0 {
-                let now = timer.now();
-                if now >= deadline {
-                    break;
-                }
-                crate::sleep(STEP.min(deadline - now)).await;
-            }
-        });
+        self.ask_and_wait(grace);
         let stragglers = h.dump();
+        // The graceful phase is done: the drop below only cancels.
+        self.shutdown_grace = Duration::ZERO;
         self.shutdown_executor();
         let blocking = self.pool.shutdown(grace);
         ShutdownSummary {
             stragglers,
             blocking,
         }
+    }
+
+    /// Asks every task to finish and runs the loop until they all have, or
+    /// `grace` has passed on the runtime's clock (so a manual clock makes it
+    /// exact). The loop can only run from outside a runtime and not while
+    /// unwinding; otherwise this only asks.
+    fn ask_and_wait(&self, grace: Duration) {
+        let Some(executor) = self.executor.as_ref() else {
+            return;
+        };
+        let h = executor.handle();
+        h.request_cancel_all();
+        if eddy_executor::is_inside_runtime() || std::thread::panicking() {
+            return;
+        }
+        let _r = self.reactor.enter();
+        let _t = self.timer.enter();
+        let _p = self.pool.enter();
+        executor.block_on(async move {
+            let _ = eddy_scope::timeout(grace, h.all_finished()).await;
+        });
     }
 
     fn shutdown_executor(&mut self) {
@@ -643,23 +654,10 @@ impl Runtime {
         let _r = self.reactor.enter();
         let _t = self.timer.enter();
         let _p = self.pool.enter();
-        let Some(executor) = self.executor.take() else {
-            return;
-        };
-        // The graceful phase needs to run the loop; from inside another
-        // runtime (or while unwinding) go straight to the hard cancel.
-        if !self.shutdown_grace.is_zero()
-            && !eddy_executor::is_inside_runtime()
-            && !std::thread::panicking()
-        {
-            let h = executor.handle();
-            let grace = self.shutdown_grace;
-            executor.block_on(async move {
-                h.request_cancel_all();
-                let _ = eddy_scope::timeout(grace, h.all_finished()).await;
-            });
+        if !self.shutdown_grace.is_zero() {
+            self.ask_and_wait(self.shutdown_grace);
         }
-        drop(executor);
+        drop(self.executor.take());
     }
 
     /// A handle to spawn onto this runtime and reach its timers from anywhere.
