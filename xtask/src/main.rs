@@ -4,7 +4,8 @@
 //!   failure: the layer dependency graph, formatting, clippy with warnings
 //!   denied, the whole test suite (with `cargo nextest` when installed, so a
 //!   hanging test is killed instead of stalling CI; then the doc tests), the
-//!   docs with warnings denied, and a quick run of the benchmark suite.
+//!   docs with warnings denied, a quick run of the benchmark suite, and a
+//!   leak check of every layer under valgrind (when installed).
 //! * `cargo xtask deps`: only the dependency-graph check.
 //! * `cargo xtask bench [--quick] [--filter NAME] [...]`: the benchmark suite
 //!   (`crates/eddy-bench`) in release mode; a full run rewrites the table in
@@ -115,8 +116,53 @@ fn ci() -> Result<(), String> {
     // Proves the benchmark suite still runs (a twentieth of each workload,
     // about 4 s once built); it asserts correctness, never speed.
     bench(&["--quick".to_string()])?;
+    leak_check()?;
     println!("xtask ci: all steps passed in {:.0?}", start.elapsed());
     Ok(())
+}
+
+/// Runs the `leakcheck` example (every layer, both flavours) under valgrind
+/// and fails on memory that is definitely lost. Skipped, with a message,
+/// where valgrind is not installed.
+fn leak_check() -> Result<(), String> {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        println!("==> leak check: skipped (valgrind is not installed)");
+        return Ok(());
+    }
+    run(
+        "leak check: build",
+        &[
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "eddy",
+            "--example",
+            "leakcheck",
+        ],
+        &[],
+    )?;
+    step("leak check: valgrind", || {
+        let exe = root().join("target/release/examples/leakcheck");
+        println!("    $ valgrind --leak-check=full {}", exe.display());
+        let status = Command::new("valgrind")
+            .args([
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite",
+                "--error-exitcode=1",
+                "--quiet",
+            ])
+            .arg(&exe)
+            .status()
+            .map_err(|e| format!("could not run valgrind: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "valgrind reported definite leaks or errors ({status})"
+            ))
+        }
+    })
 }
 
 /// Whether `cargo nextest` is installed (it is on the project's machines;
