@@ -444,8 +444,10 @@ fn bursts_into_a_large_read_buffer_all_arrive() {
     // Reads shorter than the buffer are the normal case for a stream socket;
     // data that arrives after one must still wake the reader. Stream many
     // odd-sized bursts from a plain thread into a reader with a large
-    // buffer, under a watchdog. (This test caught a lost wake-up in an
-    // attempt to clear readiness after short reads; see BENCHMARKS.md.)
+    // buffer, under a watchdog. (This test caught an attempt to clear
+    // readiness after short reads: the last short read consumed the edge
+    // that also announced the writer's close, so the reader never saw EOF;
+    // see "Why only `WouldBlock` clears readiness" in eddy-reactor's docs.)
     for rt in both_flavours() {
         let total: usize = rt.block_on(async {
             let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();

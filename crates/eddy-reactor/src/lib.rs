@@ -29,6 +29,35 @@
 //! ports) sources are registered oneshot instead and re-armed, for the
 //! directions that have waiters, each time a task starts waiting.
 //!
+//! **Why only `WouldBlock` clears readiness.** Clearing the read bit after a
+//! *short* read (fewer bytes than the buffer) would save the final `read`
+//! that only says `EAGAIN`, and on a stream socket a short read does mean the
+//! receive queue held no more *data*. But it does not mean the next read
+//! would block: at end of stream the next read returns 0 (or a pending error
+//! such as `ECONNRESET`), and the edge that announced the close may be the
+//! very edge that announced the data. epoll keeps a registered fd on its
+//! ready list at most once, so the data's wake-up (`sk_data_ready`) and the
+//! close's (`sk_state_change`, after `unix_release_sock` or a TCP FIN) merge
+//! into one item when both land before `epoll_wait` collects it; it is
+//! reported once (edge-triggered, not re-queued), and nothing happens on the
+//! socket afterwards to raise another edge. A reader that clears readiness
+//! after the short read of the last bytes therefore waits forever for the
+//! EOF. (Measured with such a clear on `eddy::net` streams: the burst stress
+//! test in `tests/tests/runtime.rs` stalled in every case with all bytes
+//! received, the writer's socket closed and a raw `read` returning `Ok(0)`;
+//! the same bursts with the writer keeping its socket open never stalled;
+//! the Python asyncio interop test, whose client reads the server's last
+//! line and then its close, also stalled, on TCP. The unit tests
+//! `data_and_close_can_share_one_edge_with_eof_left_for_the_next_read` and
+//! `a_short_read_does_not_hide_an_eof_from_the_same_edge` pin this down.)
+//! tokio can clear after short reads because mio asks for `EPOLLRDHUP` and
+//! tokio keeps "read closed" as a sticky bit that no clear removes. polling
+//! v3 neither requests `EPOLLRDHUP` nor reports it (its events only expose
+//! `EPOLLHUP`, which a peer's half-close does not raise), so a readable
+//! event that also carries a half-close looks exactly like one for data;
+//! here the only safe proof of "nothing left to read, not even EOF" is the
+//! `WouldBlock` itself.
+//!
 //! **Unpark only when parked.** The reactor's [`Unpark`](eddy_core::Unpark)
 //! calls `Poller::notify` (an eventfd round trip, about 1.6 µs here) only when
 //! the reactor is really blocked in `wait` and nobody notified it yet. The

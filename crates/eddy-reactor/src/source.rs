@@ -91,7 +91,10 @@ impl WaiterSet {
 /// *cleared* by the I/O side after an operation reported `WouldBlock`. The
 /// clear succeeds only if no event has been dispatched since the caller
 /// sampled the tick, so an edge that arrives between the sample and the
-/// `WouldBlock` is never lost.
+/// `WouldBlock` is never lost. Nothing weaker than a `WouldBlock` (such as a
+/// read shorter than its buffer) may clear: the edge already consumed may
+/// also have announced an EOF that only the next operation reports (see the
+/// crate docs, "Why only `WouldBlock` clears readiness").
 pub(crate) struct Source {
     pub(crate) key: usize,
     state: AtomicU64,

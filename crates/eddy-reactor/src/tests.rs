@@ -220,6 +220,127 @@ fn clear_after_would_block_keeps_a_concurrent_edge() {
     assert_eq!(count.get(), 0);
 }
 
+/// The kernel behaviour behind the rule that only `WouldBlock` clears
+/// readiness (see "Why only `WouldBlock` clears readiness" in the crate docs).
+/// On a stream socket the peer's data and its close (or half-close) can reach
+/// epoll as ONE edge: the fd sits on epoll's ready list once, however many
+/// wake-ups it gets before `epoll_wait` collects it. A read then returns the
+/// data, short of the buffer; no further edge comes; only the next read
+/// reports EOF. And with polling v3 nothing in the event tells the two
+/// apart: it never asks for `EPOLLRDHUP`, and a half-close raises no
+/// `EPOLLHUP`.
+#[test]
+fn data_and_close_can_share_one_edge_with_eof_left_for_the_next_read() {
+    use polling::{Event, Events, PollMode, Poller};
+    use std::os::fd::{AsFd, AsRawFd};
+
+    fn collect(poller: &Poller, timeout: Option<Duration>) -> Vec<Event> {
+        let mut events = Events::new();
+        poller.wait(&mut events, timeout).unwrap();
+        events.iter().collect()
+    }
+
+    fn check<S: Read + AsFd>(mut ours: S, close_peer: impl FnOnce(), full_close: bool) {
+        let poller = Poller::new().unwrap();
+        // SAFETY: `ours` outlives the registration: it is deleted below
+        // before `ours` is dropped.
+        #[allow(unsafe_code)]
+        unsafe { poller.add_with_mode(ours.as_fd().as_raw_fd(), Event::all(1), PollMode::Edge) }
+            .unwrap();
+        // The initial "writable" edge.
+        assert_eq!(collect(&poller, Some(BOUND)).len(), 1);
+        close_peer();
+        // Wait (without collecting any epoll event) until the close has
+        // reached our socket, so data and close are both pending.
+        let mut fds = [rustix::event::PollFd::new(
+            &ours,
+            rustix::event::PollFlags::RDHUP,
+        )];
+        let bound = rustix::event::Timespec {
+            tv_sec: BOUND.as_secs() as i64,
+            tv_nsec: 0,
+        };
+        // poll(2) is level-triggered and consumes nothing from epoll.
+        rustix::event::poll(&mut fds, Some(&bound)).unwrap();
+        assert!(
+            fds[0].revents().contains(rustix::event::PollFlags::RDHUP),
+            "the close never arrived"
+        );
+        let events = collect(&poller, Some(BOUND));
+        assert_eq!(events.len(), 1, "data and close come as one edge");
+        assert!(events[0].readable);
+        assert_eq!(events[0].is_interrupt(), full_close);
+
+        let mut buf = [0u8; 64];
+        assert_eq!(ours.read(&mut buf).unwrap(), 3, "a short read");
+        assert!(
+            collect(&poller, Some(Duration::ZERO)).is_empty(),
+            "no further edge"
+        );
+        assert_eq!(ours.read(&mut buf).unwrap(), 0, "EOF was still pending");
+        poller.delete(&ours).unwrap();
+    }
+
+    // Unix stream, the peer writes and closes.
+    let (a, mut b) = UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    check(
+        a,
+        move || {
+            b.write_all(b"abc").unwrap();
+            drop(b);
+        },
+        true,
+    );
+
+    // TCP, the peer writes and half-closes: EPOLLIN alone, as for data.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (ours, _) = listener.accept().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    check(
+        ours,
+        || {
+            peer.write_all(b"abc").unwrap();
+            peer.shutdown(Shutdown::Write).unwrap();
+        },
+        false,
+    );
+}
+
+/// What the kernel behaviour above means for `Async`: after a read that
+/// returned less than the buffer, the source must still be ready, so the EOF
+/// that arrived in the same edge is read without waiting for an event that
+/// will never come. (Clearing readiness after short reads stranded readers
+/// here: the stall the burst stress test in `tests/tests/runtime.rs` saw.)
+#[test]
+fn a_short_read_does_not_hide_an_eof_from_the_same_edge() {
+    for oneshot in modes() {
+        let mut reactor = Reactor::build(oneshot).unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let mut a = Async::with_handle(a, &reactor.handle()).unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let (count, waker) = counting_waker();
+        assert!(poll_once(pin!(a.read(&mut buf)), &waker).is_pending());
+        b.write_all(b"abc").unwrap();
+        drop(b);
+        reactor.park(Some(BOUND)).unwrap();
+        assert_eq!(count.get(), 1, "oneshot={oneshot}");
+        assert!(matches!(
+            poll_once(pin!(a.read(&mut buf)), &waker),
+            Poll::Ready(Ok(3))
+        ));
+        // No park in between: no event is coming for the EOF.
+        assert!(
+            matches!(
+                poll_once(pin!(a.read(&mut buf)), &waker),
+                Poll::Ready(Ok(0))
+            ),
+            "oneshot={oneshot}"
+        );
+    }
+}
+
 #[test]
 fn async_read_write_round_trip_through_futures_lite() {
     for oneshot in modes() {
