@@ -121,6 +121,16 @@ fn watchdog_catches_a_task_blocking_the_thread_while_it_blocks() {
                 .unwrap();
         });
         assert!(seen_while_blocked.load(Ordering::SeqCst), "{flavor:?}");
+        // The slow-poll report is made after the poll returns, and on the
+        // multi-threaded flavour the awaiter may resume first: wait for it
+        // (generously; a loaded CI machine may be slow).
+        for _ in 0..500 {
+            if count(&events, |e| matches!(e, DebugEvent::SlowPoll { .. })) > 0 {
+                break;
+            }
+            #[allow(clippy::disallowed_methods)] // waiting for another thread's report
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let ev = events.lock().unwrap();
         let blocking = ev
             .iter()
