@@ -20,6 +20,9 @@
 //!   generated part of `docs/BENCHMARKS.md`. Other runs only print.
 //! * `--quick` runs a twentieth of each workload once: CI uses it to prove the
 //!   suite still runs, never to judge speed.
+//! * A row with a precondition (`wrk` on the `PATH` for `http_hello`, enough
+//!   file descriptors for `tcp_echo_1000`) that fails prints "n/a" and the
+//!   reason in its cells instead of running.
 //! * Memory rows run in fresh child processes (this binary with `--child`),
 //!   so the heaps of earlier workloads do not hide the growth.
 // A benchmark measures real time: reading the wall clock is its job, not a

@@ -106,9 +106,7 @@ pub fn raise_fd_limit() {
 pub fn enough_fds() -> Result<(), String> {
     let need = 2 * MANY_CLIENTS as u64 + 100;
     match rustix::process::getrlimit(rustix::process::Resource::Nofile).current {
-        Some(have) if have < need => Err(format!(
-            "needs {need} open files, RLIMIT_NOFILE is {have} and could not be raised"
-        )),
+        Some(have) if have < need => Err(format!("needs {need} fds, RLIMIT_NOFILE is {have}")),
         _ => Ok(()),
     }
 }
