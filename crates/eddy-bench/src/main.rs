@@ -20,6 +20,9 @@
 //!   generated part of `docs/BENCHMARKS.md`. Other runs only print.
 //! * `--quick` runs a twentieth of each workload once: CI uses it to prove the
 //!   suite still runs, never to judge speed.
+//! * A row with a precondition (`wrk` on the `PATH` for `http_hello`, enough
+//!   file descriptors for `tcp_echo_1000`) that fails prints "n/a" and the
+//!   reason in its cells instead of running.
 //! * Memory rows run in fresh child processes (this binary with `--child`),
 //!   so the heaps of earlier workloads do not hide the growth.
 // A benchmark measures real time: reading the wall clock is its job, not a
@@ -27,6 +30,7 @@
 #![allow(clippy::disallowed_methods)]
 #![forbid(unsafe_code)]
 
+mod net;
 mod report;
 mod rt;
 mod suite;
@@ -93,6 +97,8 @@ fn main() -> ExitCode {
     };
     let cfg = Cfg { quick: opts.quick };
     watchdog(if opts.quick { 300 } else { 3600 });
+    // tcp_echo_1000 holds ~2,000 sockets; a soft limit of 1,024 is common.
+    net::raise_fd_limit();
     let rows = suite::rows();
     if let Some((id, rt)) = &opts.child {
         return run_child(&rows, &cfg, id, rt);
@@ -111,8 +117,16 @@ fn main() -> ExitCode {
     }
     let mut report = report::Report::start(opts.quick);
     for row in selected {
-        let results = measure_row(row, &cfg, &opts);
-        let line = report.add(row, results);
+        let line = match row.requires.map_or(Ok(()), |check| check()) {
+            Ok(()) => {
+                let results = measure_row(row, &cfg, &opts);
+                report.add(row, results)
+            }
+            Err(reason) => {
+                eprintln!("{} [{}]: skipped: {reason}", row.name, row.flavor.label());
+                report.add_skipped(row, &reason)
+            }
+        };
         println!("{line}");
     }
     let md = report.finish();

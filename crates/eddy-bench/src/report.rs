@@ -54,6 +54,17 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// Operations per second for `us` µs per operation, rounded to three
+/// significant figures or so: `212k`, `8.4k`.
+pub fn rate(us: f64) -> String {
+    let per_sec = 1e6 / us;
+    if per_sec >= 1000.0 {
+        format!("{}k", num(per_sec / 1000.0))
+    } else {
+        num(per_sec)
+    }
+}
+
 fn ratio(a: Option<Stat>, b: Option<Stat>) -> String {
     match (a, b) {
         (Some(a), Some(b)) if b.median > 0.0 => format!("{:.2}", a.median / b.median),
@@ -66,6 +77,8 @@ pub struct Report {
     quick: bool,
     lines: Vec<String>,
     notes: Vec<String>,
+    /// One line per row with a rate: its medians as operations per second.
+    rates: Vec<String>,
     load_before: String,
 }
 
@@ -80,6 +93,7 @@ impl Report {
             quick,
             lines: Vec::new(),
             notes: Vec::new(),
+            rates: Vec::new(),
             load_before: load_average(),
         }
     }
@@ -111,20 +125,45 @@ impl Report {
             };
             cells.push(text);
         }
+        if let Some(what) = row.rate {
+            let per_sec = stats.map(|s| s.map_or("–".into(), |s| rate(s.median)));
+            self.rates.push(format!(
+                "{} ({}): eddy {}, tokio {}, smol {} {what}",
+                row.name,
+                row.flavor.label(),
+                per_sec[0],
+                per_sec[1],
+                per_sec[2]
+            ));
+        }
+        let ratios = [ratio(stats[0], stats[1]), ratio(stats[0], stats[2])];
+        self.line(row, cells, ratios)
+    }
+
+    /// Adds a row whose precondition failed; every cell says why.
+    pub fn add_skipped(&mut self, row: &Row, reason: &str) -> String {
+        let na = format!("n/a ({reason})");
+        self.line(
+            row,
+            vec![na.clone(), na.clone(), na],
+            ["–".into(), "–".into()],
+        )
+    }
+
+    fn line(&mut self, row: &Row, cells: Vec<String>, ratios: [String; 2]) -> String {
         let mut name = row.name.to_string();
         if let Some(p) = row.peers {
             let n = self.note(format!("peers use {p}"));
             let _ = write!(name, " [{n}]");
         }
+        let [to_tokio, to_smol] = ratios;
         let line = format!(
-            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {to_tokio} | {to_smol} | {} |",
             row.flavor.label(),
             row.unit,
             cells[0],
             cells[1],
             cells[2],
-            ratio(stats[0], stats[1]),
-            ratio(stats[0], stats[2]),
             row.floor.unwrap_or(""),
         );
         self.lines.push(line.clone());
@@ -162,6 +201,15 @@ impl Report {
             md.push('\n');
             for (i, n) in self.notes.iter().enumerate() {
                 let _ = writeln!(md, "[{}] {n}.  ", i + 1);
+            }
+        }
+        if !self.rates.is_empty() {
+            let _ = writeln!(
+                md,
+                "\nThe same medians as rates (1e6 / µs per operation; higher is faster):\n"
+            );
+            for r in &self.rates {
+                let _ = writeln!(md, "* {r}");
             }
         }
         md
@@ -295,6 +343,13 @@ mod tests {
         assert_eq!((s.median, s.min, s.max), (3.0, 1.0, 5.0));
         assert_eq!(Stat::of(&[4.0, 2.0]).unwrap().median, 3.0);
         assert!(Stat::of(&[]).is_none());
+    }
+
+    #[test]
+    fn rates_from_micros() {
+        assert_eq!(rate(5.0), "200k");
+        assert_eq!(rate(120.0), "8.33k");
+        assert_eq!(rate(2000.0), "500");
     }
 
     #[test]

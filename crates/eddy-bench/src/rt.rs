@@ -73,6 +73,11 @@ pub trait Runtime: 'static {
     fn tcp_accept(l: &Self::Listener) -> impl Future<Output = io::Result<Self::Tcp>> + Send + '_;
     /// Connects to `addr` (with `TCP_NODELAY` set).
     fn tcp_connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Tcp>> + Send;
+    /// Reads what is there (at least one byte; `Ok(0)` at end of stream).
+    fn tcp_read<'a>(
+        s: &'a mut Self::Tcp,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a;
     /// Reads exactly `buf.len()` bytes.
     fn tcp_read_exact<'a>(
         s: &'a mut Self::Tcp,
@@ -103,8 +108,18 @@ where
     }
 }
 
+/// Pending connections the listeners queue: `tcp_echo_1000` connects 1,000
+/// clients at once, and a full queue drops SYNs, which the clients only
+/// retry after a second (std's `bind` asks for 128).
+const BACKLOG: i32 = 1024;
+
 fn std_listener() -> io::Result<(TcpListener, SocketAddr)> {
-    let l = TcpListener::bind("127.0.0.1:0")?;
+    use socket2::{Domain, Socket, Type};
+    let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    s.bind(&addr.into())?;
+    s.listen(BACKLOG)?;
+    let l: TcpListener = s.into();
     let addr = l.local_addr()?;
     Ok((l, addr))
 }
@@ -169,6 +184,13 @@ macro_rules! eddy_runtime {
                 let s = eddy::net::TcpStream::connect(addr).await?;
                 s.set_nodelay(true)?;
                 Ok(s)
+            }
+
+            fn tcp_read<'a>(
+                s: &'a mut Self::Tcp,
+                buf: &'a mut [u8],
+            ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+                s.read(buf)
             }
 
             fn tcp_read_exact<'a>(
@@ -257,6 +279,13 @@ macro_rules! tokio_runtime {
                 Ok(s)
             }
 
+            fn tcp_read<'a>(
+                s: &'a mut Self::Tcp,
+                buf: &'a mut [u8],
+            ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+                tokio::io::AsyncReadExt::read(s, buf)
+            }
+
             async fn tcp_read_exact<'a>(s: &'a mut Self::Tcp, buf: &'a mut [u8]) -> io::Result<()> {
                 tokio::io::AsyncReadExt::read_exact(s, buf).await.map(drop)
             }
@@ -323,6 +352,13 @@ macro_rules! smol_common {
             let s = async_io::Async::<TcpStream>::connect(addr).await?;
             s.get_ref().set_nodelay(true)?;
             Ok(s)
+        }
+
+        fn tcp_read<'a>(
+            s: &'a mut Self::Tcp,
+            buf: &'a mut [u8],
+        ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+            s.read(buf)
         }
 
         fn tcp_read_exact<'a>(

@@ -1,12 +1,17 @@
 //! The table of rows (workload × flavour) and which function measures each
 //! runtime's cell. Every cell runs the runtime's own implementation.
 
+use crate::net::*;
 use crate::rt::{EddyCt, EddyMt, Flavor, SmolCt, SmolMt, TokioCt, TokioMt};
 use crate::sync::{EddyBlocking, EddySync, SmolBlocking, SmolSync, TokioBlocking, TokioSync};
 use crate::workloads::*;
 
 /// Measures one cell once, returning the value in the row's unit.
 pub type Measure = fn(&Cfg) -> f64;
+
+/// A row's precondition (a tool installed, enough file descriptors):
+/// `Err(reason)` skips the row, and the table says why.
+pub type Requires = fn() -> Result<(), String>;
 
 /// How one runtime's cell of a row is produced.
 #[derive(Clone, Copy)]
@@ -40,6 +45,11 @@ pub struct Row {
     pub cells: [Cell; 3],
     /// For child-process rows: the in-process measurement per runtime.
     pub child: Option<[Measure; 3]>,
+    /// Checked before the row runs; an error skips it.
+    pub requires: Option<Requires>,
+    /// For time-per-operation rows that people read as a rate: what
+    /// `1e6 / value` counts per second (the unit is then µs/operation).
+    pub rate: Option<&'static str>,
 }
 
 impl Row {
@@ -59,6 +69,8 @@ struct Spec {
     reps: usize,
     floor: Option<&'static str>,
     peers: Option<&'static str>,
+    requires: Option<Requires>,
+    rate: Option<&'static str>,
 }
 
 const fn spec(name: &'static str, unit: &'static str, reps: usize) -> Spec {
@@ -68,6 +80,8 @@ const fn spec(name: &'static str, unit: &'static str, reps: usize) -> Spec {
         reps,
         floor: None,
         peers: None,
+        requires: None,
+        rate: None,
     }
 }
 
@@ -82,6 +96,16 @@ impl Spec {
         self
     }
 
+    const fn requires(mut self, r: Requires) -> Spec {
+        self.requires = Some(r);
+        self
+    }
+
+    const fn rate(mut self, what: &'static str) -> Spec {
+        self.rate = Some(what);
+        self
+    }
+
     fn row(&self, flavor: Flavor, cells: [Cell; 3]) -> Row {
         Row {
             name: self.name,
@@ -92,6 +116,8 @@ impl Spec {
             reps: self.reps,
             cells,
             child: None,
+            requires: self.requires,
+            rate: self.rate,
         }
     }
 }
@@ -203,8 +229,32 @@ pub fn rows() -> Vec<Row> {
     );
     rt_rows!(
         out,
-        spec("tcp_echo", "µs/round trip", 5).floor("8.2 (1 client)"),
+        spec("tcp_echo_1", "µs/round trip", 5)
+            .floor("8.2")
+            .rate("round trips/s"),
+        tcp_echo_1
+    );
+    rt_rows!(
+        out,
+        spec("tcp_echo", "µs/round trip", 5)
+            .floor("8.2 (1 client)")
+            .rate("round trips/s"),
         tcp_echo
+    );
+    rt_rows!(
+        out,
+        spec("tcp_echo_1000", "µs/round trip", 5)
+            .floor("8.2 (1 client)")
+            .rate("round trips/s")
+            .requires(enough_fds),
+        tcp_echo_1000
+    );
+    rt_rows!(
+        out,
+        spec("http_hello", "µs/request (wrk)", 3)
+            .rate("requests/s")
+            .requires(wrk_installed),
+        http_hello
     );
     blocking_rows!(
         out,

@@ -38,7 +38,7 @@ fn us_per(d: Duration, ops: usize) -> f64 {
 }
 
 /// Runs `f` as the root task of a fresh `R` runtime and returns its output.
-fn root<R, F>(f: F) -> F::Output
+pub fn root<R, F>(f: F) -> F::Output
 where
     R: Runtime,
     F: Future + Send + 'static,
@@ -194,55 +194,6 @@ pub fn timer_cancel<R: Runtime>(c: &Cfg) -> f64 {
         start.elapsed()
     });
     ns_per(d, n)
-}
-
-/// tcp_echo: 64 clients, each 5,000 round trips of 64 bytes through a
-/// loopback echo server on the same runtime (µs per round trip, all clients
-/// together: total time / total round trips).
-pub fn tcp_echo<R: Runtime>(c: &Cfg) -> f64 {
-    let (clients, trips) = (64, c.n(5000));
-    let d = root::<R, _>(async move {
-        let (listener, addr) = R::tcp_listen().expect("bind loopback");
-        let listener = Arc::new(listener);
-        let server = R::spawn(async move {
-            let mut conns = Vec::with_capacity(clients);
-            for _ in 0..clients {
-                let mut s = R::tcp_accept(&listener).await.expect("accept");
-                conns.push(R::spawn(async move {
-                    let mut buf = [0u8; 64];
-                    // The client closing its end ends the loop.
-                    while R::tcp_read_exact(&mut s, &mut buf).await.is_ok() {
-                        R::tcp_write_all(&mut s, &buf).await.expect("echo");
-                    }
-                }));
-            }
-            for h in conns {
-                h.await;
-            }
-        });
-        let start = Instant::now();
-        let handles: Vec<_> = (0..clients)
-            .map(|i| {
-                R::spawn(async move {
-                    let mut s = R::tcp_connect(addr).await.expect("connect");
-                    let out = [i as u8; 64];
-                    let mut back = [0u8; 64];
-                    for _ in 0..trips {
-                        R::tcp_write_all(&mut s, &out).await.expect("write");
-                        R::tcp_read_exact(&mut s, &mut back).await.expect("read");
-                        assert_eq!(back, out, "echo corrupted");
-                    }
-                })
-            })
-            .collect();
-        for h in handles {
-            h.await;
-        }
-        let d = start.elapsed();
-        server.await;
-        d
-    });
-    us_per(d, clients * trips)
 }
 
 /// blocking_seq: 10,000 blocking-pool round trips of a trivial closure, one
