@@ -28,6 +28,11 @@ pub struct TaskId(NonZeroU64);
 
 impl TaskId {
     /// Allocates a fresh id.
+    ///
+    /// ```
+    /// let (a, b) = (eddy_core::TaskId::next(), eddy_core::TaskId::next());
+    /// assert!(b > a); // increasing on one thread
+    /// ```
     pub fn next() -> TaskId {
         const BLOCK: u64 = 256;
         static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -99,6 +104,12 @@ pub struct TaskMeta {
 
 impl TaskMeta {
     /// Metadata for a task spawned at the caller's location, with no name.
+    ///
+    /// ```
+    /// let m = eddy_core::TaskMeta::here();
+    /// assert!(m.name().is_none());
+    /// assert!(m.location().file().ends_with(".rs"));
+    /// ```
     #[track_caller]
     pub fn here() -> TaskMeta {
         TaskMeta {
@@ -176,11 +187,21 @@ pub struct Panic(Box<dyn Any + Send + 'static>);
 
 impl Panic {
     /// Wraps a payload returned by [`std::panic::catch_unwind`].
+    ///
+    /// ```
+    /// let caught = std::panic::catch_unwind(|| panic!("{}", 42)).unwrap_err();
+    /// assert_eq!(eddy_core::Panic::new(caught).message(), Some("42"));
+    /// ```
     pub fn new(payload: Box<dyn Any + Send + 'static>) -> Panic {
         Panic(payload)
     }
 
     /// The panic message, when the payload is a string (as `panic!` makes it).
+    ///
+    /// ```
+    /// let p = eddy_core::Panic::new(Box::new(7u32)); // a non-string payload
+    /// assert_eq!(p.message(), None);
+    /// ```
     pub fn message(&self) -> Option<&str> {
         if let Some(s) = self.0.downcast_ref::<&'static str>() {
             Some(s)
@@ -236,11 +257,19 @@ pub enum JoinError {
 
 impl JoinError {
     /// `true` for [`JoinError::Cancelled`].
+    ///
+    /// ```
+    /// assert!(eddy_core::JoinError::Cancelled.is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self, JoinError::Cancelled)
     }
 
     /// `true` for [`JoinError::Panicked`].
+    ///
+    /// ```
+    /// assert!(!eddy_core::JoinError::Cancelled.is_panic());
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self, JoinError::Panicked(_))
     }

@@ -84,6 +84,13 @@ impl Builder {
     /// A builder for the given flavour, with defaults: one worker per CPU for
     /// the multi-threaded flavour, threads named `eddy-worker-N`, an event
     /// interval of [`DEFAULT_EVENT_INTERVAL`].
+    ///
+    /// ```
+    /// let ex = eddy_executor::Builder::new(eddy_executor::Flavor::CurrentThread)
+    ///     .build(eddy_executor::ThreadPark::default())
+    ///     .unwrap();
+    /// assert_eq!(ex.flavor(), eddy_executor::Flavor::CurrentThread);
+    /// ```
     pub fn new(flavor: Flavor) -> Builder {
         let cpus = thread::available_parallelism().map_or(1, |n| n.get());
         Builder {
@@ -180,6 +187,13 @@ impl Builder {
     /// # Errors
     ///
     /// An error if a worker thread cannot be spawned.
+    ///
+    /// ```
+    /// use eddy_executor::{Builder, Flavor, ThreadPark};
+    /// let ex = Builder::new(Flavor::MultiThread).worker_threads(2).build(ThreadPark::default())?;
+    /// assert_eq!(ex.handle().worker_count(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn build(self, driver: impl Park + 'static) -> std::io::Result<Executor> {
         let workers = match self.flavor {
             Flavor::CurrentThread => 1,
@@ -386,6 +400,19 @@ impl Shared {
         }
     }
 
+    /// Wakes every live task once (shutdown, cancel-all). The wakers are
+    /// cloned out first: waking schedules, and must not hold the registry.
+    fn wake_all_tasks(&self) {
+        let wakers: Vec<Waker> = lock(&self.registry)
+            .tasks
+            .iter()
+            .map(|(_, (_, w))| w.clone())
+            .collect();
+        for w in wakers {
+            w.wake();
+        }
+    }
+
     pub(crate) fn note_drop_panics(&self, n: u32) {
         self.stats
             .drop_panics
@@ -529,14 +556,7 @@ impl Shared {
     fn drain(&self) {
         self.closing.store(true, Ordering::SeqCst);
         loop {
-            let wakers: Vec<Waker> = lock(&self.registry)
-                .tasks
-                .iter()
-                .map(|(_, (_, w))| w.clone())
-                .collect();
-            for w in wakers {
-                w.wake();
-            }
+            self.wake_all_tasks();
             let mut ran = false;
             let mut queued: Vec<Runnable> = Vec::new();
             while let Ok(r) = self.injector.pop() {
@@ -1043,6 +1063,11 @@ pub struct Executor {
 
 impl Executor {
     /// A current-thread executor parking on `driver`.
+    ///
+    /// ```
+    /// let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+    /// assert_eq!(ex.block_on(async { 3 }), 3);
+    /// ```
     pub fn current_thread(driver: impl Park + 'static) -> Executor {
         match Builder::new(Flavor::CurrentThread).build(driver) {
             Ok(ex) => ex,
@@ -1085,6 +1110,15 @@ impl Executor {
     /// or another `block_on`): blocking there would stall every task of the
     /// outer executor. This mirrors asyncio's "cannot be called from a running
     /// event loop". A panic in `fut` itself propagates to the caller.
+    ///
+    /// ```
+    /// let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+    /// let out = ex.block_on(async {
+    ///     let t = eddy_executor::spawn(async { "from a task" });
+    ///     t.await.unwrap()
+    /// });
+    /// assert_eq!(out, "from a task");
+    /// ```
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         if is_inside_runtime() {
             panic!(
@@ -1432,14 +1466,7 @@ impl Handle {
         self.shared
             .cancel_all_requested
             .store(true, Ordering::SeqCst);
-        let wakers: Vec<Waker> = lock(&self.shared.registry)
-            .tasks
-            .iter()
-            .map(|(_, (_, w))| w.clone())
-            .collect();
-        for w in wakers {
-            w.wake();
-        }
+        self.shared.wake_all_tasks();
     }
 
     /// Resolves once no task of this executor is alive (every future has
@@ -1600,11 +1627,24 @@ pub struct TaskBuilder {
 
 impl TaskBuilder {
     /// A builder for an unnamed task.
+    ///
+    /// ```
+    /// let b = eddy_executor::TaskBuilder::new();
+    /// # drop(b);
+    /// ```
     pub fn new() -> TaskBuilder {
         TaskBuilder::default()
     }
 
     /// Names the task.
+    ///
+    /// ```
+    /// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+    /// # ex.block_on(async {
+    /// let t = eddy_executor::TaskBuilder::new().name("indexer").spawn(async {});
+    /// assert_eq!(t.name(), Some("indexer"));
+    /// # });
+    /// ```
     pub fn name(mut self, name: impl Into<Arc<str>>) -> TaskBuilder {
         self.name = Some(name.into());
         self
@@ -1647,6 +1687,14 @@ impl TaskBuilder {
     /// # Panics
     ///
     /// Outside an executor, like [`spawn`](crate::spawn).
+    ///
+    /// ```
+    /// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+    /// # ex.block_on(async {
+    /// let t = eddy_executor::TaskBuilder::new().name("job").spawn(async { 2 });
+    /// assert_eq!(t.await.unwrap(), 2);
+    /// # });
+    /// ```
     #[track_caller]
     pub fn spawn<F>(self, fut: F) -> Task<F::Output>
     where
@@ -1746,6 +1794,18 @@ where
 /// # Errors
 ///
 /// See [`SpawnLocalError`].
+///
+/// ```
+/// let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+/// ex.block_on(async {
+///     let rc = std::rc::Rc::new(1);
+///     let t = eddy_executor::try_spawn_local_with(eddy_core::TaskMeta::here(), async move { *rc })
+///         .unwrap();
+///     assert_eq!(t.await.unwrap(), 1);
+/// });
+/// // Outside a runtime: an error, not a panic.
+/// assert!(eddy_executor::try_spawn_local_with(eddy_core::TaskMeta::here(), async {}).is_err());
+/// ```
 pub fn try_spawn_local_with<F>(meta: TaskMeta, fut: F) -> Result<Task<F::Output>, SpawnLocalError>
 where
     F: Future + 'static,

@@ -272,6 +272,21 @@ impl GroupError {
     /// Splits off every error of type `E` (Python's
     /// `except* E` / `ExceptionGroup.split`): the matching errors, and a
     /// group of the rest if any remain.
+    ///
+    /// ```
+    /// use std::io;
+    ///
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.spawn(async { Err::<(), _>(io::Error::other("disk full")) });
+    /// }))
+    /// .unwrap_err();
+    /// assert!(err.contains::<io::Error>());
+    /// assert!(!err.contains::<std::fmt::Error>());
+    /// assert_eq!(err.find::<io::Error>().unwrap().to_string(), "disk full");
+    /// let (io_errors, rest) = err.split::<io::Error>();
+    /// assert_eq!(io_errors.len(), 1);
+    /// assert!(rest.is_none()); // nothing else failed
+    /// ```
     pub fn split<E: Error + 'static>(self) -> (Vec<E>, Option<GroupError>) {
         let mut matched = Vec::new();
         let mut rest = Vec::new();
