@@ -416,6 +416,12 @@ impl Builder {
     ///
     /// If the reactor's poller cannot be created (for example when the
     /// process is out of file descriptors) or a worker thread cannot start.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread().build()?;
+    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn build(self) -> io::Result<Runtime> {
         let reactor = Reactor::new()?;
         let reactor_handle = reactor.handle();
@@ -554,6 +560,16 @@ impl Runtime {
     ///
     /// When called from inside a running eddy runtime (see [`crate::run`]),
     /// or if `fut` panics.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::multi_thread().worker_threads(2).build().unwrap();
+    /// let sum = rt.block_on(async {
+    ///     let a = eddy::spawn(async { 20 });
+    ///     let b = eddy::spawn(async { 22 });
+    ///     a.await.unwrap() + b.await.unwrap()
+    /// });
+    /// assert_eq!(sum, 42);
+    /// ```
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         let _r = self.reactor.enter();
         let _t = self.timer.enter();
@@ -740,6 +756,13 @@ impl Handle {
     /// # Panics
     ///
     /// Outside a runtime; see [`Handle::try_current`].
+    ///
+    /// ```
+    /// eddy::run(async {
+    ///     let h = eddy::Handle::current();
+    ///     assert_eq!(h.worker_count(), 1);
+    /// });
+    /// ```
     #[track_caller]
     pub fn current() -> Handle {
         match Handle::try_current() {
@@ -767,6 +790,13 @@ impl Handle {
     }
 
     /// Spawns a task onto the runtime.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread().build().unwrap();
+    /// let h = rt.handle();
+    /// let t = h.spawn(async { "spawned through a handle" });
+    /// assert_eq!(rt.block_on(t).unwrap(), "spawned through a handle");
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&self, fut: F) -> Task<F::Output>
     where
