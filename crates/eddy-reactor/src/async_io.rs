@@ -59,6 +59,9 @@ pub struct Async<T: AsFd> {
     handle: ReactorHandle,
     /// `None` only after `into_inner` moved it out (then `Drop` has no work).
     io: Option<T>,
+    /// Set by [`Async::byte_stream`] when the reactor reports closes: a short
+    /// read then clears read readiness.
+    short_read_clears: bool,
 }
 
 // `Async` never pins `T`: it hands out `&mut T` freely.
@@ -118,7 +121,60 @@ impl<T: AsFd> Async<T> {
             source,
             handle: handle.clone(),
             io: Some(io),
+            short_read_clears: false,
         })
+    }
+
+    /// Declares that `T` is a byte stream (a TCP or Unix stream socket, a
+    /// pipe), which lets reads through [`futures_io::AsyncRead`] skip a
+    /// syscall.
+    ///
+    /// On a byte stream, a read that returns fewer bytes than the buffer
+    /// holds has emptied the receive queue, so the next read would only
+    /// report `WouldBlock`. After such a read the source is marked not
+    /// readable at once, and the next read waits for the reactor instead of
+    /// making that `read` call: a request–response exchange costs one
+    /// syscall less per message. The reactor must report a peer's close
+    /// apart from plain readability for this to be safe (see the crate
+    /// docs, "When a short read may clear readiness"); where it cannot
+    /// (platforms other than Linux and Android, oneshot mode), this does
+    /// nothing.
+    ///
+    /// Do not declare a source whose reads may stop short while more is
+    /// queued, such as a terminal in canonical mode (one line per read) or a
+    /// `SOCK_SEQPACKET` socket (one record per read): the rest would wait for
+    /// an edge that never comes. Reads through [`Async::read_with`] are never
+    /// affected.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    /// use eddy_reactor::{Async, Reactor};
+    /// use futures_lite::{AsyncReadExt, future::block_on};
+    ///
+    /// use eddy_core::Park;
+    ///
+    /// let mut reactor = Reactor::new()?;
+    /// let _guard = reactor.handle().enter();
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// let mut a = Async::new(a)?.byte_stream();
+    /// b.write_all(b"hello")?;
+    /// drop(b);
+    /// // Data and close reach the reactor as one event.
+    /// reactor.park(Some(std::time::Duration::from_secs(1)))?;
+    /// let mut buf = [0; 64];
+    /// // A short read of all there was: the event also reported the close,
+    /// // so readiness stays and the EOF is read without waiting.
+    /// assert_eq!(block_on(a.read(&mut buf))?, 5);
+    /// assert_eq!(block_on(a.read(&mut buf))?, 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn byte_stream(mut self) -> Async<T> {
+        self.short_read_clears = self.handle.inner.sees_closes();
+        self
     }
 
     /// The inner I/O object.
@@ -472,6 +528,69 @@ impl<T: AsFd> Async<T> {
         poll_fn(|cx| self.poll_io_mut(Direction::Write, cx, &mut op)).await
     }
 
+    /// A read through `AsyncRead` of up to `want` bytes: [`Async::poll_io`]
+    /// plus the short-read clear of [`Async::byte_stream`].
+    fn poll_read_io(
+        &self,
+        cx: &mut Context<'_>,
+        want: usize,
+        mut op: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let tick = match self.poll_ready(Direction::Read, cx) {
+                Poll::Ready(Ok(tick)) => tick,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.source.clear(Direction::Read, tick)
+                }
+                res => {
+                    if let Ok(n) = res {
+                        self.after_read(n, want, tick);
+                    }
+                    return Poll::Ready(res);
+                }
+            }
+        }
+    }
+
+    /// As [`Async::poll_read_io`], with `&mut T`.
+    fn poll_read_io_mut(
+        &mut self,
+        cx: &mut Context<'_>,
+        want: usize,
+        op: &mut impl FnMut(&mut T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let tick = match self.poll_ready(Direction::Read, cx) {
+                Poll::Ready(Ok(tick)) => tick,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match op(self.get_mut()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.source.clear(Direction::Read, tick)
+                }
+                res => {
+                    if let Ok(n) = res {
+                        self.after_read(n, want, tick);
+                    }
+                    return Poll::Ready(res);
+                }
+            }
+        }
+    }
+
+    /// A zero-byte read is an EOF, which stays readable; a full one says
+    /// nothing about what is left.
+    fn after_read(&self, n: usize, want: usize, tick: u64) {
+        if self.short_read_clears && n > 0 && n < want {
+            self.source.clear_after_short_read(tick);
+        }
+    }
+
     fn poll_io_mut<R>(
         &mut self,
         dir: Direction,
@@ -523,8 +642,9 @@ impl<T: AsFd + Read> AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        let want = buf.len();
         self.get_mut()
-            .poll_io_mut(Direction::Read, cx, &mut |io| io.read(buf))
+            .poll_read_io_mut(cx, want, &mut |io| io.read(buf))
     }
 
     fn poll_read_vectored(
@@ -532,8 +652,9 @@ impl<T: AsFd + Read> AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
+        let want = bufs.iter().map(|b| b.len()).sum();
         self.get_mut()
-            .poll_io_mut(Direction::Read, cx, &mut |io| io.read_vectored(bufs))
+            .poll_read_io_mut(cx, want, &mut |io| io.read_vectored(bufs))
     }
 }
 
@@ -547,7 +668,7 @@ where
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = *self;
-        this.poll_io(Direction::Read, cx, || this.get_ref().read(buf))
+        this.poll_read_io(cx, buf.len(), || this.get_ref().read(buf))
     }
 
     fn poll_read_vectored(
@@ -556,7 +677,8 @@ where
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = *self;
-        this.poll_io(Direction::Read, cx, || this.get_ref().read_vectored(bufs))
+        let want = bufs.iter().map(|b| b.len()).sum();
+        this.poll_read_io(cx, want, || this.get_ref().read_vectored(bufs))
     }
 }
 

@@ -29,34 +29,38 @@
 //! ports) sources are registered oneshot instead and re-armed, for the
 //! directions that have waiters, each time a task starts waiting.
 //!
-//! **Why only `WouldBlock` clears readiness.** Clearing the read bit after a
-//! *short* read (fewer bytes than the buffer) would save the final `read`
-//! that only says `EAGAIN`, and on a stream socket a short read does mean the
-//! receive queue held no more *data*. But it does not mean the next read
-//! would block: at end of stream the next read returns 0 (or a pending error
-//! such as `ECONNRESET`), and the edge that announced the close may be the
-//! very edge that announced the data. epoll keeps a registered fd on its
-//! ready list at most once, so the data's wake-up (`sk_data_ready`) and the
-//! close's (`sk_state_change`, after `unix_release_sock` or a TCP FIN) merge
-//! into one item when both land before `epoll_wait` collects it; it is
-//! reported once (edge-triggered, not re-queued), and nothing happens on the
-//! socket afterwards to raise another edge. A reader that clears readiness
-//! after the short read of the last bytes therefore waits forever for the
-//! EOF. (Measured with such a clear on `eddy::net` streams: the burst stress
-//! test in `tests/tests/runtime.rs` stalled in every case with all bytes
-//! received, the writer's socket closed and a raw `read` returning `Ok(0)`;
-//! the same bursts with the writer keeping its socket open never stalled;
-//! the Python asyncio interop test, whose client reads the server's last
-//! line and then its close, also stalled, on TCP. The unit tests
-//! `data_and_close_can_share_one_edge_with_eof_left_for_the_next_read` and
-//! `a_short_read_does_not_hide_an_eof_from_the_same_edge` pin this down.)
-//! tokio can clear after short reads because mio asks for `EPOLLRDHUP` and
-//! tokio keeps "read closed" as a sticky bit that no clear removes. polling
-//! v3 neither requests `EPOLLRDHUP` nor reports it (its events only expose
-//! `EPOLLHUP`, which a peer's half-close does not raise), so a readable
-//! event that also carries a half-close looks exactly like one for data;
-//! here the only safe proof of "nothing left to read, not even EOF" is the
-//! `WouldBlock` itself.
+//! **When a short read may clear readiness.** A `WouldBlock` always proves
+//! the bit stale. On a byte stream a *short* read (fewer bytes than the
+//! buffer) also proves the receive queue empty of *data*, and clearing the
+//! bit there saves the final `read` that would only say `EAGAIN`: one
+//! syscall per message in a request–response exchange. It does not prove
+//! that the next read would block, though: at end of stream the next read
+//! returns 0 (or a pending error such as `ECONNRESET`), and the edge that
+//! announced the close may be the very edge that announced the data. epoll
+//! keeps a registered fd on its ready list at most once, so the data's
+//! wake-up (`sk_data_ready`) and the close's (`sk_state_change`, after
+//! `unix_release_sock` or a TCP FIN) merge into one item when both land
+//! before `epoll_wait` collects it; it is reported once (edge-triggered, not
+//! re-queued), and nothing happens on the socket afterwards to raise another
+//! edge. A reader that cleared readiness after the short read of the last
+//! bytes would wait forever for the EOF (measured: the burst stress test in
+//! `tests/tests/runtime.rs` and the Python asyncio interop test stalled
+//! with such a clear; `data_and_close_can_share_one_edge_with_eof_left_for_the_next_read`
+//! pins the kernel's behaviour down).
+//!
+//! The flags of a collected event, however, are computed when `epoll_wait`
+//! collects it, and anything that happens later queues a new edge. So on
+//! Linux in edge mode sources are registered with `EPOLLRDHUP` (by hand:
+//! polling cannot ask for it), and an event that carries `EPOLLRDHUP`,
+//! `EPOLLHUP` or `EPOLLERR` sets a *read closed* bit beside the readable
+//! bit. A short read clears readability only if that bit is clear (and no
+//! event arrived since the tick was sampled); a `WouldBlock` clears both.
+//! tokio does the same with mio's sticky "read closed" readiness. Only
+//! sources declared with [`Async::byte_stream`] take this path (eddy's TCP
+//! and Unix streams and child pipes): a terminal in canonical mode or a
+//! `SOCK_SEQPACKET` socket stops reads short while more is queued. On other
+//! platforms and in oneshot mode the close is not visible apart from data,
+//! and only `WouldBlock` clears.
 //!
 //! **Unpark only when parked.** The reactor's [`Unpark`](eddy_core::Unpark)
 //! calls `Poller::notify` (an eventfd round trip, about 1.6 µs here) only when

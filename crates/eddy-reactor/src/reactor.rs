@@ -13,7 +13,7 @@ use std::time::Duration;
 use eddy_core::{Park, Unpark};
 use polling::{Event, Events, PollMode, Poller};
 
-use crate::source::{READABLE, Source, WRITABLE};
+use crate::source::{READ_CLOSED, READABLE, Source, WRITABLE};
 
 /// Park states. `PARKED` and `DISPATCHING` are only ever set by the parking
 /// thread; `NOTIFIED` is or-ed in by unparkers.
@@ -139,6 +139,16 @@ impl Inner {
         self.shutdown.load(Ordering::SeqCst)
     }
 
+    /// Whether events report a peer's close or an error apart from plain
+    /// readability (Linux edge mode, registered with `EPOLLRDHUP`): the
+    /// condition for clearing read readiness after a short read.
+    pub(crate) fn sees_closes(&self) -> bool {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        return self.unpark_fd.is_some();
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        false
+    }
+
     /// Adds `fd` to the poller and the registry.
     ///
     /// The caller must call [`Inner::deregister`] before `fd` is closed; the
@@ -148,6 +158,27 @@ impl Inner {
             return Err(crate::ReactorError::Shutdown.into());
         }
         let source = self.registry().insert();
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if self.sees_closes() {
+            use rustix::event::epoll::{self, EventData, EventFlags as F};
+            // Registered by hand rather than through polling, which cannot ask
+            // for `EPOLLRDHUP`: with it every readable edge says whether the
+            // peer had also closed by the time it was collected, which is what
+            // lets a short read clear readiness (see the crate docs). polling
+            // still deletes the fd: `EPOLL_CTL_DEL` needs no flags.
+            let flags = F::IN | F::OUT | F::PRI | F::RDHUP | F::ET;
+            if let Err(e) = epoll::add(
+                &self.poller,
+                fd,
+                EventData::new_u64(source.key as u64),
+                flags,
+            ) {
+                self.registry().remove(source.key);
+                return Err(e.into());
+            }
+            self.sources.fetch_add(1, Ordering::Relaxed);
+            return Ok(source);
+        }
         let interest = match self.mode {
             // Edge mode: armed once for both directions, never re-armed.
             PollMode::Edge => Event::all(source.key),
@@ -245,9 +276,9 @@ impl Unpark for Inner {
 pub struct Reactor {
     inner: Arc<Inner>,
     events: Events,
-    /// Events collected by the raw wait: (key, readable, writable).
+    /// Events collected by the raw wait: (key, readiness bits).
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    ready: Vec<(usize, bool, bool)>,
+    ready: Vec<(usize, u64)>,
     wake_buf: Vec<Waker>,
 }
 
@@ -425,15 +456,26 @@ impl Reactor {
             Err(rustix::io::Errno::INTR) => return Ok(false),
             Err(e) => return Err(e.into()),
         };
-        // polling's mapping, so both wait paths agree.
-        let read = F::IN | F::HUP | F::ERR | F::PRI;
+        // polling's mapping, plus the close bit, which needs `EPOLLRDHUP` in
+        // the interest (see `Inner::register`).
+        let read = F::IN | F::HUP | F::ERR | F::PRI | F::RDHUP;
         let write = F::OUT | F::HUP | F::ERR;
+        let closed = F::RDHUP | F::HUP | F::ERR;
         for e in got.iter() {
             let key = e.data.u64() as usize;
             if key != UNPARK_KEY {
                 let flags = e.flags;
-                self.ready
-                    .push((key, flags.intersects(read), flags.intersects(write)));
+                let mut bits = 0;
+                if flags.intersects(read) {
+                    bits |= READABLE;
+                    if flags.intersects(closed) {
+                        bits |= READ_CLOSED;
+                    }
+                }
+                if flags.intersects(write) {
+                    bits |= WRITABLE;
+                }
+                self.ready.push((key, bits));
             }
         }
         Ok(!self.ready.is_empty())
@@ -447,7 +489,16 @@ impl Reactor {
             dispatch(&self.inner, self.ready.iter().copied(), &mut self.wake_buf);
             return;
         }
-        let events = self.events.iter().map(|e| (e.key, e.readable, e.writable));
+        let events = self.events.iter().map(|e| {
+            let mut bits = 0;
+            if e.readable {
+                bits |= READABLE;
+            }
+            if e.writable {
+                bits |= WRITABLE;
+            }
+            (e.key, bits)
+        });
         dispatch(&self.inner, events, &mut self.wake_buf);
     }
 }
@@ -468,27 +519,16 @@ fn register_unpark_fd(poller: &Poller) -> io::Result<std::os::fd::OwnedFd> {
     Ok(fd)
 }
 
-/// Marks the sources named in `events` (key, readable, writable) ready and
-/// wakes their waiters.
-fn dispatch(
-    inner: &Inner,
-    events: impl Iterator<Item = (usize, bool, bool)>,
-    wake_buf: &mut Vec<Waker>,
-) {
+/// Marks the sources named in `events` (key, readiness bits) ready and wakes
+/// their waiters.
+fn dispatch(inner: &Inner, events: impl Iterator<Item = (usize, u64)>, wake_buf: &mut Vec<Waker>) {
     let wake_all = inner.mode != PollMode::Edge;
     {
         let registry = inner.registry();
-        for (key, readable, writable) in events {
+        for (key, bits) in events {
             let Some(source) = registry.get(key) else {
                 continue;
             };
-            let mut bits = 0;
-            if readable {
-                bits |= READABLE;
-            }
-            if writable {
-                bits |= WRITABLE;
-            }
             if bits != 0 || wake_all {
                 source.set_ready(bits, wake_all, wake_buf);
             }

@@ -18,14 +18,29 @@ impl Direction {
             Direction::Write => WRITABLE,
         }
     }
+
+    /// The bits a `WouldBlock` in this direction proves stale.
+    fn clear_bits(self) -> u64 {
+        match self {
+            Direction::Read => READABLE | READ_CLOSED,
+            Direction::Write => WRITABLE,
+        }
+    }
 }
 
-/// Readiness bits live in the low two bits of [`Source::state`]; the rest is
-/// the event tick, bumped by every dispatched event for this source.
-pub(crate) const READABLE: u64 = 0b01;
-pub(crate) const WRITABLE: u64 = 0b10;
+/// Readiness bits live in the low three bits of [`Source::state`]; the rest
+/// is the event tick, bumped by every dispatched event for this source.
+pub(crate) const READABLE: u64 = 0b001;
+pub(crate) const WRITABLE: u64 = 0b010;
+/// The last readable edge also reported a close or an error (`EPOLLRDHUP`,
+/// `EPOLLHUP`, `EPOLLERR`): whatever the next read returns, it will not block
+/// on an event that is still to come. Only ever set together with
+/// [`READABLE`]; a short read leaves both set (see [`Source::clear_after_short_read`]),
+/// a `WouldBlock` clears both.
+pub(crate) const READ_CLOSED: u64 = 0b100;
 const READY_MASK: u64 = READABLE | WRITABLE;
-const TICK_SHIFT: u32 = 2;
+const BITS_MASK: u64 = READABLE | WRITABLE | READ_CLOSED;
+const TICK_SHIFT: u32 = 3;
 const TICK_ONE: u64 = 1 << TICK_SHIFT;
 
 /// The tasks waiting on one direction.
@@ -91,10 +106,11 @@ impl WaiterSet {
 /// *cleared* by the I/O side after an operation reported `WouldBlock`. The
 /// clear succeeds only if no event has been dispatched since the caller
 /// sampled the tick, so an edge that arrives between the sample and the
-/// `WouldBlock` is never lost. Nothing weaker than a `WouldBlock` (such as a
-/// read shorter than its buffer) may clear: the edge already consumed may
-/// also have announced an EOF that only the next operation reports (see the
-/// crate docs, "Why only `WouldBlock` clears readiness").
+/// `WouldBlock` is never lost. The only weaker proof accepted is a short read
+/// on a byte stream, and only when the reactor reports closes and the last
+/// edge carried none ([`READ_CLOSED`]): the edge already consumed may also
+/// have announced an EOF that only the next read reports (see the crate
+/// docs, "When a short read may clear readiness").
 pub(crate) struct Source {
     pub(crate) key: usize,
     state: AtomicU64,
@@ -121,7 +137,7 @@ impl Source {
     /// The readiness bits and tick, as one snapshot.
     fn snapshot(&self) -> (u64, u64) {
         let s = self.state.load(Ordering::Acquire);
-        (s & READY_MASK, s >> TICK_SHIFT)
+        (s & BITS_MASK, s >> TICK_SHIFT)
     }
 
     /// `Ready(tick)` if `dir` is ready, otherwise registers `cx`'s waker.
@@ -160,13 +176,29 @@ impl Source {
         Poll::Pending
     }
 
-    /// Clears `dir` if no event arrived since `tick` was sampled.
+    /// Clears `dir` (after a `WouldBlock`) if no event arrived since `tick`
+    /// was sampled. For reads this also drops [`READ_CLOSED`]: a read that
+    /// would block has nothing, not even an EOF or error, left to report.
     pub(crate) fn clear(&self, dir: Direction, tick: u64) {
+        self.clear_if(dir.clear_bits(), tick, 0);
+    }
+
+    /// Clears [`READABLE`] after a read shorter than its buffer on a byte
+    /// stream, if no event arrived since `tick` and the last edge did not
+    /// report a close or an error. The receive queue is then empty, and any
+    /// data or close arriving later raises an edge of its own.
+    pub(crate) fn clear_after_short_read(&self, tick: u64) {
+        self.clear_if(READABLE, tick, READ_CLOSED);
+    }
+
+    /// Clears `bits` if the tick is still `tick`, some of `bits` is set and
+    /// none of `unless` is.
+    fn clear_if(&self, bits: u64, tick: u64, unless: u64) {
         let mut cur = self.state.load(Ordering::Acquire);
-        while cur >> TICK_SHIFT == tick && cur & dir.bit() != 0 {
+        while cur >> TICK_SHIFT == tick && cur & bits != 0 && cur & unless == 0 {
             match self.state.compare_exchange_weak(
                 cur,
-                cur & !dir.bit(),
+                cur & !bits,
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -176,12 +208,14 @@ impl Source {
         }
     }
 
-    /// Records an event (`bits` of [`READABLE`] / [`WRITABLE`]) and moves the
+    /// Records an event (`bits` of [`READABLE`] / [`WRITABLE`] /
+    /// [`READ_CLOSED`], the last only with `READABLE`) and moves the
     /// wakers of every direction that became ready into `out`. With
     /// `wake_all`, every waiter is moved (oneshot mode: the event disarmed the
     /// source, so waiters of the other direction must re-poll to re-arm it).
     pub(crate) fn set_ready(&self, bits: u64, wake_all: bool, out: &mut Vec<Waker>) {
-        let bits = bits & READY_MASK;
+        let bits = bits & BITS_MASK;
+        debug_assert!(bits & READ_CLOSED == 0 || bits & READABLE != 0);
         let mut cur = self.state.load(Ordering::Relaxed);
         loop {
             let next = (cur | bits).wrapping_add(TICK_ONE);
@@ -241,6 +275,7 @@ mod tests {
         Sample,
         ClearWithSample(bool),
         ClearStale(bool),
+        ShortRead(bool),
         Poll(bool, usize),
     }
 
@@ -254,10 +289,16 @@ mod tests {
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            (1u64..4).prop_map(Op::Event),
+            // A close is only ever reported with readability.
+            (1u64..8).prop_map(|b| Op::Event(if b & READ_CLOSED != 0 {
+                b | READABLE
+            } else {
+                b
+            })),
             Just(Op::Sample),
             any::<bool>().prop_map(Op::ClearWithSample),
             any::<bool>().prop_map(Op::ClearStale),
+            any::<bool>().prop_map(Op::ShortRead),
             (any::<bool>(), 0usize..3).prop_map(|(r, w)| Op::Poll(r, w)),
         ]
     }
@@ -267,7 +308,8 @@ mod tests {
 
         /// Random events, clears and polls against a plain sequential model:
         /// bits and tick match, clears with a stale tick never lose an edge,
-        /// and every registered waker is woken exactly when its direction
+        /// a short read never clears an edge that reported a close, and
+        /// every registered waker is woken exactly when its direction
         /// becomes ready.
         #[test]
         fn readiness_matches_model(ops in proptest::collection::vec(op(), 1..60)) {
@@ -294,11 +336,18 @@ mod tests {
                     Op::Sample => stale = src.tick(),
                     Op::ClearWithSample(r) => {
                         src.clear(dir(r), src.tick());
-                        m_bits &= !dir(r).bit();
+                        m_bits &= !if r { READABLE | READ_CLOSED } else { WRITABLE };
                     }
                     Op::ClearStale(r) => {
                         src.clear(dir(r), stale);
-                        if stale == m_tick { m_bits &= !dir(r).bit(); }
+                        if stale == m_tick {
+                            m_bits &= !if r { READABLE | READ_CLOSED } else { WRITABLE };
+                        }
+                    }
+                    Op::ShortRead(use_stale) => {
+                        let t = if use_stale { stale } else { src.tick() };
+                        src.clear_after_short_read(t);
+                        if t == m_tick && m_bits & READ_CLOSED == 0 { m_bits &= !READABLE; }
                     }
                     Op::Poll(r, w) => {
                         let waker = Waker::from(wakers[w].clone());
@@ -314,6 +363,7 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(src.bits(), m_bits);
+                prop_assert!(m_bits & READ_CLOSED == 0 || m_bits & READABLE != 0);
                 prop_assert_eq!(src.tick(), m_tick);
                 let ws = src.lock_waiters();
                 prop_assert_eq!(ws.read.len(), m_waiting[0].len());

@@ -764,7 +764,7 @@ macro_rules! pipe {
         impl $name {
             fn new(io: $std) -> io::Result<$name> {
                 Ok($name {
-                    inner: Async::new(io)?,
+                    inner: Async::new(io)?.byte_stream(),
                 })
             }
 

@@ -358,7 +358,7 @@ impl TcpStream {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         socket.set_nonblocking(true)?;
         connect_started(socket.connect(&addr.into()))?;
-        let stream = Async::new(std::net::TcpStream::from(socket))?;
+        let stream = Async::new(std::net::TcpStream::from(socket))?.byte_stream();
         stream
             .write_with(|s| finish_connect(s.take_error(), s.peer_addr()))
             .await?;
@@ -384,7 +384,7 @@ impl TcpStream {
     /// ```
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            inner: Async::new(stream)?,
+            inner: Async::new(stream)?.byte_stream(),
         })
     }
 

@@ -241,7 +241,8 @@ impl UnixStream {
         connect_started(socket.connect(&addr))?;
         let stream = Async::new(std::os::unix::net::UnixStream::from(
             std::os::fd::OwnedFd::from(socket),
-        ))?;
+        ))?
+        .byte_stream();
         stream
             .write_with(|s| finish_connect(s.take_error(), s.peer_addr()))
             .await?;
@@ -290,7 +291,7 @@ impl UnixStream {
     /// ```
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            inner: Async::new(stream)?,
+            inner: Async::new(stream)?.byte_stream(),
         })
     }
 
