@@ -91,6 +91,35 @@ fn echo_100_connections_multi_thread() {
 }
 
 #[test]
+fn one_connection_ping_pong_on_two_workers_while_others_come_and_go() {
+    // The one-connection echo leaves one worker idle most of the time; it
+    // parks in the driver without spinning. Bursts of spawned tasks wake the
+    // other worker now and then. Every round trip must complete (a lost
+    // wake-up hangs).
+    let rt = eddy::Builder::multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(within(60, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = eddy::spawn(echo_server::serve(listener));
+        let client = eddy::spawn(echo_round_trips(addr, 5000));
+        while !client.is_finished() {
+            let burst: Vec<_> = (0..16)
+                .map(|_| eddy::spawn(async { eddy::yield_now().await }))
+                .collect();
+            for b in burst {
+                b.await.unwrap();
+            }
+            eddy::sleep(Duration::from_millis(1)).await;
+        }
+        client.await.unwrap().unwrap();
+        server.cancel();
+    }));
+}
+
+#[test]
 fn ipv6_loopback_and_host_names() {
     eddy::run(within(10, async {
         // ::1 may be missing in minimal containers; that is not a failure.

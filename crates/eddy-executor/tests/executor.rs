@@ -544,3 +544,138 @@ fn eager_spawn_keeps_the_spawners_task_id() {
         outer.await.unwrap();
     });
 }
+
+/// Runs `f` on its own thread and fails the test if it does not return
+/// within `secs` (a lost wake-up shows up as a hang, not as a wrong value).
+fn within_secs<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _ = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("no result after {secs}s: a wake-up was lost"))
+}
+
+/// Two tasks taking turns through a shared counter: each waits for its turn,
+/// passes it on and wakes the other, like the two ends of a one-connection
+/// echo.
+struct Turns {
+    state: Mutex<(u64, [Option<Waker>; 2])>,
+}
+
+impl Turns {
+    async fn play(self: Arc<Self>, side: usize, rounds: u64) {
+        for _ in 0..rounds {
+            std::future::poll_fn(|cx| {
+                let mut s = self.state.lock().unwrap();
+                if s.0 % 2 == side as u64 {
+                    s.0 += 1;
+                    let other = s.1[1 - side].take();
+                    drop(s);
+                    if let Some(w) = other {
+                        w.wake();
+                    }
+                    Poll::Ready(())
+                } else {
+                    s.1[side] = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            })
+            .await;
+        }
+    }
+}
+
+#[test]
+fn ping_pong_pairs_complete_on_multi_thread_while_workers_come_and_go() {
+    // Pairs of tasks hand a turn back and forth while bursts of yielding
+    // tasks make the other worker wake up, share, run out of work and sleep
+    // again; every pair must finish (a lost wake-up would hang).
+    const ROUNDS: u64 = 20_000;
+    let turns = within_secs(60, || {
+        let ex = multi(2);
+        ex.block_on(async {
+            let pairs: Vec<_> = (0..3)
+                .map(|_| {
+                    let t = Arc::new(Turns {
+                        state: Mutex::new((0, [None, None])),
+                    });
+                    (
+                        t.clone(),
+                        spawn(t.clone().play(0, ROUNDS)),
+                        spawn(t.play(1, ROUNDS)),
+                    )
+                })
+                .collect();
+            for _ in 0..50 {
+                let burst: Vec<_> = (0..32)
+                    .map(|_| {
+                        spawn(async {
+                            for _ in 0..4 {
+                                yield_now().await;
+                            }
+                        })
+                    })
+                    .collect();
+                for b in burst {
+                    b.await.unwrap();
+                }
+            }
+            let mut total = Vec::new();
+            for (t, a, b) in pairs {
+                a.await.unwrap();
+                b.await.unwrap();
+                total.push(t.state.lock().unwrap().0);
+            }
+            total
+        })
+    });
+    assert_eq!(turns, vec![2 * ROUNDS; 3]);
+}
+
+#[test]
+fn wakes_from_another_thread_reach_idle_workers_every_time() {
+    // Between two wake-ups both workers run out of work and sleep (a worker
+    // alone awake parks without spinning), so each wake must go through a
+    // sleeper's unpark.
+    const ROUNDS: usize = 2_000;
+    let seen = within_secs(60, || {
+        let ex = multi(2);
+        let (to_outside, from_task) = std::sync::mpsc::channel::<Waker>();
+        let released = Arc::new(AtomicUsize::new(0));
+        let r = released.clone();
+        let outside = std::thread::spawn(move || {
+            for _ in 0..ROUNDS {
+                let w = from_task.recv().unwrap();
+                r.fetch_add(1, Ordering::SeqCst);
+                w.wake();
+            }
+        });
+        let seen = ex.block_on(async move {
+            spawn(async move {
+                let mut seen = 0;
+                for i in 0..ROUNDS {
+                    let mut asked = false;
+                    std::future::poll_fn(|cx| {
+                        if released.load(Ordering::SeqCst) > i {
+                            return Poll::Ready(());
+                        }
+                        if !asked {
+                            asked = true;
+                            to_outside.send(cx.waker().clone()).unwrap();
+                        }
+                        Poll::Pending
+                    })
+                    .await;
+                    seen += 1;
+                }
+                seen
+            })
+            .await
+            .unwrap()
+        });
+        outside.join().unwrap();
+        seen
+    });
+    assert_eq!(seen, ROUNDS);
+}
