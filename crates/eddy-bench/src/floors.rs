@@ -129,8 +129,9 @@ fn wake(states: &[State], q: &mut VecDeque<usize>, i: usize) {
 ///
 /// Two atomics, not one: a task's waker may be called from any thread, so
 /// the wake must be an atomic read-modify-write, and so must the
-/// executor's clearing of the bit before each poll (a plain store could
-/// lose a wake that lands between the load and the store).
+/// executor's clearing of the bit before each poll (the state word holds
+/// other bits too, and a load followed by a plain store would lose a wake
+/// landing between them).
 pub fn yield_many(c: &Cfg) -> f64 {
     let (tasks, yields) = (c.n(1000), 1000);
     let states: Vec<State> = (0..tasks)

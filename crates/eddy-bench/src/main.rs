@@ -28,10 +28,11 @@
 //!   cells: the same counts and shape as the workload, doing only what any
 //!   runtime must (an allocation and a queue push and pop per spawn; an
 //!   atomic, a push, a pop and an atomic per wake), on the kind of queue
-//!   eddy's workers run from (a `VecDeque`, on both flavours). The table shows its median and eddy's median over it. The
-//!   floors run in every mode, `--eddy-only` too: their functions are in
-//!   `floors`, easy to tell apart in a profile. See `floors.rs` for what
-//!   each one counts and leaves out.
+//!   eddy's workers run from (a `VecDeque`, on both flavours). The table
+//!   shows its median and eddy's median over it. The floors run in every
+//!   mode, `--eddy-only` too: their functions are in `floors`, easy to
+//!   tell apart in a profile. See `floors.rs` for what each one counts and
+//!   leaves out.
 //! * Memory rows run in fresh child processes (this binary with `--child`),
 //!   so the heaps of earlier workloads do not hide the growth.
 // A benchmark measures real time: reading the wall clock is its job, not a
