@@ -23,6 +23,16 @@
 //! * A row with a precondition (`wrk` on the `PATH` for `http_hello`, enough
 //!   file descriptors for `tcp_echo_1000`) that fails prints "n/a" and the
 //!   reason in its cells instead of running.
+//! * Rows with a floor (`spawn_many`, `yield_many`, `ping_pong`,
+//!   `chained_spawn`) also time it in every repetition, after the three
+//!   cells: the same counts and shape as the workload, doing only what any
+//!   runtime must (an allocation and a queue push and pop per spawn; an
+//!   atomic, a push, a pop and an atomic per wake), on the kind of queue
+//!   eddy's workers run from (a `VecDeque`, on both flavours). The table
+//!   shows its median and eddy's median over it. The floors run in every
+//!   mode, `--eddy-only` too: their functions are in `floors`, easy to
+//!   tell apart in a profile. See `floors.rs` for what each one counts and
+//!   leaves out.
 //! * Memory rows run in fresh child processes (this binary with `--child`),
 //!   so the heaps of earlier workloads do not hide the growth.
 // A benchmark measures real time: reading the wall clock is its job, not a
@@ -30,6 +40,7 @@
 #![allow(clippy::disallowed_methods)]
 #![forbid(unsafe_code)]
 
+mod floors;
 mod net;
 mod report;
 mod rt;
@@ -119,8 +130,8 @@ fn main() -> ExitCode {
     for row in selected {
         let line = match row.requires.map_or(Ok(()), |check| check()) {
             Ok(()) => {
-                let results = measure_row(row, &cfg, &opts);
-                report.add(row, results)
+                let (results, floor) = measure_row(row, &cfg, &opts);
+                report.add(row, results, floor)
             }
             Err(reason) => {
                 eprintln!("{} [{}]: skipped: {reason}", row.name, row.flavor.label());
@@ -157,7 +168,9 @@ fn watchdog(secs: u64) {
 /// The samples of one runtime's cell; empty when not measured.
 pub type Samples = Vec<f64>;
 
-fn measure_row(row: &Row, cfg: &Cfg, opts: &Opts) -> [Samples; 3] {
+/// Measures a row's cells and its floor (if it has one): each repetition
+/// runs eddy, tokio, smol, then the floor, so all four see the same noise.
+fn measure_row(row: &Row, cfg: &Cfg, opts: &Opts) -> ([Samples; 3], Samples) {
     let reps = if cfg.quick {
         1
     } else {
@@ -169,6 +182,7 @@ fn measure_row(row: &Row, cfg: &Cfg, opts: &Opts) -> [Samples; 3] {
     let warmup = usize::from(!cfg.quick && row.child.is_none());
     eprintln!("{} [{}]: {reps} reps", row.name, row.flavor.label());
     let mut samples: [Samples; 3] = Default::default();
+    let mut floor = Samples::new();
     for rep in 0..reps + warmup {
         for (i, cell) in row.cells.iter().enumerate() {
             if opts.only.as_ref().is_some_and(|r| r != RUNTIMES[i]) {
@@ -184,8 +198,14 @@ fn measure_row(row: &Row, cfg: &Cfg, opts: &Opts) -> [Samples; 3] {
                 }
             }
         }
+        if let Some(f) = row.floor {
+            let v = f(cfg);
+            if rep >= warmup {
+                floor.push(v);
+            }
+        }
     }
-    samples
+    (samples, floor)
 }
 
 fn spawn_child(row: &Row, runtime: &str, cfg: &Cfg) -> f64 {

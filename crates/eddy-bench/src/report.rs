@@ -65,10 +65,31 @@ pub fn rate(us: f64) -> String {
     }
 }
 
+/// What a cell without a value shows (no floor, no peer measured).
+pub const NONE: &str = "—";
+
+/// `a`'s median over `b`'s: two decimals, one from 10 up (`0.61`, `4.84`,
+/// `21.3`); [`NONE`] if either is missing.
 fn ratio(a: Option<Stat>, b: Option<Stat>) -> String {
     match (a, b) {
-        (Some(a), Some(b)) if b.median > 0.0 => format!("{:.2}", a.median / b.median),
-        _ => "–".into(),
+        (Some(a), Some(b)) if b.median > 0.0 => {
+            let r = a.median / b.median;
+            if r >= 10.0 {
+                format!("{r:.1}")
+            } else {
+                format!("{r:.2}")
+            }
+        }
+        _ => NONE.into(),
+    }
+}
+
+/// The floor and eddy-over-floor columns: the floor's median (its spread is
+/// small and would only widen the table) and the ratio, or [`NONE`] twice.
+fn floor_cells(eddy: Option<Stat>, floor: Option<Stat>) -> [String; 2] {
+    match floor {
+        Some(f) => [num(f.median), ratio(eddy, Some(f))],
+        None => [NONE.into(), NONE.into()],
     }
 }
 
@@ -82,8 +103,8 @@ pub struct Report {
     load_before: String,
 }
 
-const HEADER: &str = "| workload | flavour | unit | eddy | tokio | smol | eddy/tokio | eddy/smol | floor |\n\
-                      |---|---|---|---:|---:|---:|---:|---:|---:|";
+const HEADER: &str = "| workload | flavour | unit | eddy | tokio | smol | eddy/tokio | eddy/smol | floor | eddy/floor |\n\
+                      |---|---|---|---:|---:|---:|---:|---:|---:|---:|";
 
 impl Report {
     /// Starts a report (notes the load average now).
@@ -108,8 +129,9 @@ impl Report {
         }
     }
 
-    /// Adds a measured row; returns its table line.
-    pub fn add(&mut self, row: &Row, samples: [Samples; 3]) -> String {
+    /// Adds a measured row and its floor's samples (empty if it has none);
+    /// returns its table line.
+    pub fn add(&mut self, row: &Row, samples: [Samples; 3], floor: Samples) -> String {
         let stats = samples.each_ref().map(|s| Stat::of(s));
         let mut cells = Vec::new();
         for (cell, stat) in row.cells.iter().zip(stats) {
@@ -126,7 +148,7 @@ impl Report {
             cells.push(text);
         }
         if let Some(what) = row.rate {
-            let per_sec = stats.map(|s| s.map_or("–".into(), |s| rate(s.median)));
+            let per_sec = stats.map(|s| s.map_or(NONE.into(), |s| rate(s.median)));
             self.rates.push(format!(
                 "{} ({}): eddy {}, tokio {}, smol {} {what}",
                 row.name,
@@ -137,7 +159,8 @@ impl Report {
             ));
         }
         let ratios = [ratio(stats[0], stats[1]), ratio(stats[0], stats[2])];
-        self.line(row, cells, ratios)
+        let floor = floor_cells(stats[0], Stat::of(&floor));
+        self.line(row, cells, ratios, floor)
     }
 
     /// Adds a row whose precondition failed; every cell says why.
@@ -146,25 +169,32 @@ impl Report {
         self.line(
             row,
             vec![na.clone(), na.clone(), na],
-            ["–".into(), "–".into()],
+            [NONE.into(), NONE.into()],
+            floor_cells(None, None),
         )
     }
 
-    fn line(&mut self, row: &Row, cells: Vec<String>, ratios: [String; 2]) -> String {
+    fn line(
+        &mut self,
+        row: &Row,
+        cells: Vec<String>,
+        ratios: [String; 2],
+        floor: [String; 2],
+    ) -> String {
         let mut name = row.name.to_string();
         if let Some(p) = row.peers {
             let n = self.note(format!("peers use {p}"));
             let _ = write!(name, " [{n}]");
         }
         let [to_tokio, to_smol] = ratios;
+        let [floor, to_floor] = floor;
         let line = format!(
-            "| {name} | {} | {} | {} | {} | {} | {to_tokio} | {to_smol} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {to_tokio} | {to_smol} | {floor} | {to_floor} |",
             row.flavor.label(),
             row.unit,
             cells[0],
             cells[1],
             cells[2],
-            row.floor.unwrap_or(""),
         );
         self.lines.push(line.clone());
         line
@@ -191,7 +221,11 @@ impl Report {
             md,
             "Median of the repetitions, min–max in brackets. Ratios are \
              eddy's median over the peer's: below 1 means eddy is faster \
-             (or smaller).\n"
+             (or smaller). The floor is the work any runtime must do for \
+             the row (allocation and queue push and pop per spawn; atomic, \
+             push, pop and atomic per wake), timed without a runtime in \
+             the same repetitions; eddy/floor is eddy's median over its \
+             median. {NONE}: not measured.\n"
         );
         let _ = writeln!(md, "{HEADER}");
         for l in &self.lines {
@@ -343,6 +377,83 @@ mod tests {
         assert_eq!((s.median, s.min, s.max), (3.0, 1.0, 5.0));
         assert_eq!(Stat::of(&[4.0, 2.0]).unwrap().median, 3.0);
         assert!(Stat::of(&[]).is_none());
+    }
+
+    fn stat(v: f64) -> Option<Stat> {
+        Stat::of(&[v])
+    }
+
+    #[test]
+    fn ratios_keep_three_figures() {
+        assert_eq!(ratio(stat(61.0), stat(100.0)), "0.61");
+        assert_eq!(ratio(stat(242.0), stat(50.0)), "4.84");
+        assert_eq!(ratio(stat(213.0), stat(10.0)), "21.3");
+        assert_eq!(ratio(stat(1.0), None), NONE);
+        assert_eq!(ratio(None, stat(1.0)), NONE);
+        assert_eq!(ratio(stat(1.0), stat(0.0)), NONE);
+    }
+
+    #[test]
+    fn floor_columns() {
+        assert_eq!(floor_cells(stat(52.0), stat(8.0)), ["8.00", "6.50"]);
+        assert_eq!(floor_cells(None, stat(25.0)), ["25.0", NONE]);
+        assert_eq!(floor_cells(stat(51.4), None), [NONE, NONE]);
+    }
+
+    fn row(floor: Option<crate::suite::Measure>) -> Row {
+        use crate::suite::Cell;
+        fn one(_: &crate::workloads::Cfg) -> f64 {
+            1.0
+        }
+        Row {
+            name: "w",
+            flavor: crate::rt::Flavor::Current,
+            unit: "ns/op",
+            peers: None,
+            floor,
+            reps: 1,
+            cells: [Cell::Run(one); 3],
+            child: None,
+            requires: None,
+            rate: None,
+        }
+    }
+
+    #[test]
+    fn table_lines_end_with_the_floor() {
+        fn f(_: &crate::workloads::Cfg) -> f64 {
+            1.0
+        }
+        let mut r = Report {
+            quick: true,
+            lines: Vec::new(),
+            notes: Vec::new(),
+            rates: Vec::new(),
+            load_before: String::new(),
+        };
+        let with = r.add(
+            &row(Some(f)),
+            [vec![30.0, 50.0, 40.0], vec![80.0], vec![20.0]],
+            vec![10.0, 9.0, 11.0],
+        );
+        assert_eq!(
+            with,
+            "| w | 1 thread | ns/op | 40.0 (30.0–50.0) | 80.0 | 20.0 | 0.50 | 2.00 | 10.0 | 4.00 |"
+        );
+        let without = r.add(&row(None), [vec![40.0], vec![], vec![]], vec![]);
+        assert_eq!(
+            without,
+            "| w | 1 thread | ns/op | 40.0 | skipped | skipped | — | — | — | — |"
+        );
+        let skipped = r.add_skipped(&row(Some(f)), "no wrk");
+        assert!(skipped.ends_with("| — | — | — | — |"), "{skipped}");
+        // Every line has as many columns as the header.
+        let cols = |l: &str| l.matches('|').count();
+        let md = r.finish();
+        let header = md.lines().find(|l| l.starts_with("| workload")).unwrap();
+        for l in md.lines().filter(|l| l.starts_with("| w ")) {
+            assert_eq!(cols(l), cols(header), "{l}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The table of rows (workload × flavour) and which function measures each
 //! runtime's cell. Every cell runs the runtime's own implementation.
 
+use crate::floors;
 use crate::net::*;
 use crate::rt::{EddyCt, EddyMt, Flavor, SmolCt, SmolMt, TokioCt, TokioMt};
 use crate::sync::{EddyBlocking, EddySync, SmolBlocking, SmolSync, TokioBlocking, TokioSync};
@@ -37,8 +38,9 @@ pub struct Row {
     /// What the peers' implementations are, when that is not just "the
     /// runtime" (sync and blocking rows).
     pub peers: Option<&'static str>,
-    /// The reference figure without a runtime, from PERF-NOTES.md.
-    pub floor: Option<&'static str>,
+    /// The row's floor (see [`crate::floors`]): the work any runtime must
+    /// do for it, measured without a runtime in the same run.
+    pub floor: Option<Measure>,
     /// Measurements per cell in a full run (quick runs do one).
     pub reps: usize,
     /// eddy, tokio, smol.
@@ -67,7 +69,9 @@ struct Spec {
     name: &'static str,
     unit: &'static str,
     reps: usize,
-    floor: Option<&'static str>,
+    /// The floor of both flavours' rows: eddy runs both from a `VecDeque`
+    /// (see `floors`), so the work any runtime must do is the same.
+    floor: Option<Measure>,
     peers: Option<&'static str>,
     requires: Option<Requires>,
     rate: Option<&'static str>,
@@ -86,7 +90,7 @@ const fn spec(name: &'static str, unit: &'static str, reps: usize) -> Spec {
 }
 
 impl Spec {
-    const fn floor(mut self, f: &'static str) -> Spec {
+    const fn floor(mut self, f: Measure) -> Spec {
         self.floor = Some(f);
         self
     }
@@ -197,54 +201,45 @@ pub fn rows() -> Vec<Row> {
     let mut out = Vec::new();
     rt_rows!(
         out,
-        spec("spawn_many", "ns/task", 11).floor("~50"),
+        spec("spawn_many", "ns/task", 11).floor(floors::spawn_many),
         spawn_many
     );
     rt_rows!(
         out,
-        spec("yield_many", "ns/yield", 11).floor("~8"),
+        spec("yield_many", "ns/yield", 11).floor(floors::yield_many),
         yield_many
     );
     sync_rows!(
         out,
-        spec("ping_pong", "ns/msg", 9).floor("~25"),
+        spec("ping_pong", "ns/msg", 9).floor(floors::ping_pong),
         ping_pong,
         Cell::Run(ping_pong::<EddyCt, EddySync>),
         Cell::Run(ping_pong::<EddyMt, EddySync>)
     );
     rt_rows!(
         out,
-        spec("chained_spawn", "ns/task", 11).floor("~45"),
+        spec("chained_spawn", "ns/task", 11).floor(floors::chained_spawn),
         chained_spawn
     );
     rt_rows!(
         out,
-        spec("timer_sleep", "wall ms (ideal 50)", 7).floor("~55"),
+        spec("timer_sleep", "wall ms (ideal 50)", 7),
         timer_sleep
     );
+    rt_rows!(out, spec("timer_cancel", "ns/timer", 9), timer_cancel);
     rt_rows!(
         out,
-        spec("timer_cancel", "ns/timer", 9).floor("~40"),
-        timer_cancel
-    );
-    rt_rows!(
-        out,
-        spec("tcp_echo_1", "µs/round trip", 5)
-            .floor("8.2")
-            .rate("round trips/s"),
+        spec("tcp_echo_1", "µs/round trip", 5).rate("round trips/s"),
         tcp_echo_1
     );
     rt_rows!(
         out,
-        spec("tcp_echo", "µs/round trip", 5)
-            .floor("8.2 (1 client)")
-            .rate("round trips/s"),
+        spec("tcp_echo", "µs/round trip", 5).rate("round trips/s"),
         tcp_echo
     );
     rt_rows!(
         out,
         spec("tcp_echo_1000", "µs/round trip", 5)
-            .floor("8.2 (1 client)")
             .rate("round trips/s")
             .requires(enough_fds),
         tcp_echo_1000
@@ -272,7 +267,6 @@ pub fn rows() -> Vec<Row> {
     );
     for flavor in [Flavor::Current, Flavor::Multi] {
         let mut row = spec("idle_task_memory", "bytes/task (RSS)", 3)
-            .floor("64–80")
             .row(flavor, [Cell::Child, Cell::Child, Cell::Child]);
         row.child = Some(match flavor {
             Flavor::Current => [
