@@ -55,12 +55,12 @@ use crate::source::{Direction, Source};
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Async<T: AsFd> {
-    source: Arc<Source>,
+    pub(crate) source: Arc<Source>,
     handle: ReactorHandle,
     /// `None` only after `into_inner` moved it out (then `Drop` has no work).
     io: Option<T>,
-    /// Set by [`Async::byte_stream`] when the reactor reports closes: a short
-    /// read then clears read readiness.
+    /// Set by [`Async::byte_stream`] when the reactor reports closes: a read
+    /// through `AsyncRead` shorter than its buffer then clears readability.
     short_read_clears: bool,
 }
 
@@ -587,7 +587,7 @@ impl<T: AsFd> Async<T> {
     /// nothing about what is left.
     fn after_read(&self, n: usize, want: usize, tick: u64) {
         if self.short_read_clears && n > 0 && n < want {
-            self.source.clear_after_short_read(tick);
+            self.source.clear_drained(tick);
         }
     }
 

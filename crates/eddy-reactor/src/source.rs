@@ -35,7 +35,7 @@ pub(crate) const WRITABLE: u64 = 0b010;
 /// The last readable edge also reported a close or an error (`EPOLLRDHUP`,
 /// `EPOLLHUP`, `EPOLLERR`): whatever the next read returns, it will not block
 /// on an event that is still to come. Only ever set together with
-/// [`READABLE`]; a short read leaves both set (see [`Source::clear_after_short_read`]),
+/// [`READABLE`]; a short read leaves both set (see [`Source::clear_drained`]),
 /// a `WouldBlock` clears both.
 pub(crate) const READ_CLOSED: u64 = 0b100;
 const READY_MASK: u64 = READABLE | WRITABLE;
@@ -183,11 +183,11 @@ impl Source {
         self.clear_if(dir.clear_bits(), tick, 0);
     }
 
-    /// Clears [`READABLE`] after a read shorter than its buffer on a byte
-    /// stream, if no event arrived since `tick` and the last edge did not
-    /// report a close or an error. The receive queue is then empty, and any
-    /// data or close arriving later raises an edge of its own.
-    pub(crate) fn clear_after_short_read(&self, tick: u64) {
+    /// Clears [`READABLE`] after a read that emptied a byte stream's receive
+    /// queue (a short read, or `TCP_INQ` said zero), if no event arrived
+    /// since `tick` and the last edge did not report a close or an error.
+    /// Any data or close arriving later raises an edge of its own.
+    pub(crate) fn clear_drained(&self, tick: u64) {
         self.clear_if(READABLE, tick, READ_CLOSED);
     }
 
@@ -346,7 +346,7 @@ mod tests {
                     }
                     Op::ShortRead(use_stale) => {
                         let t = if use_stale { stale } else { src.tick() };
-                        src.clear_after_short_read(t);
+                        src.clear_drained(t);
                         if t == m_tick && m_bits & READ_CLOSED == 0 { m_bits &= !READABLE; }
                     }
                     Op::Poll(r, w) => {

@@ -508,6 +508,81 @@ fn byte_stream_bursts_then_close_always_reach_eof() {
     driver.stop();
 }
 
+fn tcp_pair(reactor: &Reactor) -> (Async<TcpStream>, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let server = Async::with_handle(l.accept().unwrap().0, &reactor.handle()).unwrap();
+    (server.byte_stream(), client)
+}
+
+/// A read that takes exactly the data ahead of a FIN (no short read, so
+/// readiness stays) still finds the EOF behind it.
+#[test]
+fn an_exact_read_before_a_fin_keeps_readiness_for_the_eof() {
+    for oneshot in modes() {
+        let mut reactor = Reactor::build(oneshot).unwrap();
+        let (mut a, mut b) = tcp_pair(&reactor);
+        let (_count, waker) = counting_waker();
+        b.write_all(b"abcd").unwrap();
+        drop(b);
+        // Let the FIN land, then collect data and close (one edge or two).
+        let mut fds = [rustix::event::PollFd::new(
+            &a,
+            rustix::event::PollFlags::RDHUP,
+        )];
+        rustix::event::poll(&mut fds, None).unwrap();
+        reactor.park(Some(Duration::ZERO)).unwrap();
+        let mut frame = [0u8; 4];
+        assert!(matches!(
+            poll_once(pin!(a.read(&mut frame)), &waker),
+            Poll::Ready(Ok(4))
+        ));
+        assert!(
+            matches!(
+                poll_once(pin!(a.read(&mut frame)), &waker),
+                Poll::Ready(Ok(0))
+            ),
+            "oneshot={oneshot}"
+        );
+    }
+}
+
+/// Many small frames read exactly, a close right behind the last: every
+/// byte and the EOF arrive, however the edges and reads interleave.
+#[test]
+fn exact_frames_then_close_over_tcp_always_reach_eof() {
+    let reactor = Reactor::new().unwrap();
+    let handle = reactor.handle();
+    let driver = Driver::spawn(reactor);
+    bounded(move || {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        for round in 0..100usize {
+            let mut b = TcpStream::connect(addr).unwrap();
+            b.set_nodelay(true).unwrap();
+            let a = Async::with_handle(l.accept().unwrap().0, &handle).unwrap();
+            let mut a = a.byte_stream();
+            let frames = round % 7 + 1;
+            let size = 1 + round * 13 % 200;
+            let writer = thread::spawn(move || {
+                for i in 0..frames {
+                    b.write_all(&vec![i as u8; size]).unwrap();
+                }
+            });
+            block_on(async {
+                let mut frame = vec![0u8; size];
+                for i in 0..frames {
+                    a.read_exact(&mut frame).await.unwrap();
+                    assert!(frame.iter().all(|&x| x == i as u8));
+                }
+                assert_eq!(a.read(&mut frame).await.unwrap(), 0);
+            });
+            writer.join().unwrap();
+        }
+    });
+    driver.stop();
+}
+
 #[test]
 fn async_read_write_round_trip_through_futures_lite() {
     for oneshot in modes() {
