@@ -119,6 +119,28 @@ fn one_connection_ping_pong_on_two_workers_while_others_come_and_go() {
     }));
 }
 
+/// Accepted and connected sockets come out non-blocking and close-on-exec
+/// (made so by `accept4`/`SOCK_NONBLOCK` on Linux, not switched afterwards),
+/// and the accept reports the peer's address.
+#[test]
+fn accepted_and_connected_sockets_are_nonblocking_and_cloexec() {
+    use rustix::fs::OFlags;
+    use rustix::io::FdFlags;
+    use std::os::fd::AsFd;
+    eddy::run(within(10, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let client = TcpStream::connect(listener.local_addr()?).await?;
+        let (server, peer) = listener.accept().await?;
+        assert_eq!(peer, client.local_addr()?);
+        for s in [&client, &server] {
+            assert!(rustix::fs::fcntl_getfl(s.as_fd())?.contains(OFlags::NONBLOCK));
+            assert!(rustix::io::fcntl_getfd(s.as_fd())?.contains(FdFlags::CLOEXEC));
+        }
+        Ok::<(), io::Error>(())
+    }))
+    .unwrap();
+}
+
 #[test]
 fn ipv6_loopback_and_host_names() {
     eddy::run(within(10, async {

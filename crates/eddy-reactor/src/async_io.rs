@@ -116,6 +116,42 @@ impl<T: AsFd> Async<T> {
     /// ```
     pub fn with_handle(io: T, handle: &ReactorHandle) -> io::Result<Async<T>> {
         rustix::io::ioctl_fionbio(io.as_fd(), true)?;
+        Async::register(io, handle)
+    }
+
+    /// Like [`Async::new`], for an object that is already in non-blocking
+    /// mode (a socket made with `SOCK_NONBLOCK`, or accepted by `accept4`
+    /// with it): registers it without the `ioctl` that switches the mode.
+    ///
+    /// If `io` is in fact blocking, nothing unsafe happens, but an operation
+    /// that finds nothing to do blocks the calling thread (and the tasks of
+    /// its executor) instead of returning `WouldBlock`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Async::new`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::net::TcpListener;
+    /// use eddy_reactor::{Async, Reactor};
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.handle().enter();
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// listener.set_nonblocking(true)?;
+    /// let listener = Async::new_nonblocking(listener)?;
+    /// assert_eq!(reactor.source_count(), 1);
+    /// # drop(listener);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new_nonblocking(io: T) -> io::Result<Async<T>> {
+        let handle = ReactorHandle::try_current().ok_or(ReactorError::NoReactor)?;
+        Async::register(io, &handle)
+    }
+
+    fn register(io: T, handle: &ReactorHandle) -> io::Result<Async<T>> {
         let source = handle.inner.register(io.as_fd())?;
         Ok(Async {
             source,

@@ -76,9 +76,10 @@
 //!
 //! **Zero-timeout fast path.** Executors check for I/O without blocking every
 //! few dozen tasks for fairness. `park(Some(Duration::ZERO))` with no
-//! registered source returns without any syscall. With sources, it first asks
-//! whether the epoll fd is readable with one `poll(2)` (Linux/Android) and only
-//! then collects events.
+//! registered source returns without any syscall. With sources, on Linux in
+//! edge mode it makes one `epoll_wait` with a zero timeout; where the wait is
+//! polling's (five syscalls), it first asks whether the epoll fd is readable
+//! with one `poll(2)` (Linux/Android) and only then collects events.
 //!
 //! On Linux in edge mode the reactor waits with a single `epoll_wait` on the
 //! poller's own epoll fd and unparks through an eventfd of its own,

@@ -402,7 +402,9 @@ impl Reactor {
             // we are blocked in `wait`, and there are no sources.
             return Ok(());
         }
-        if !poller_has_events(&self.inner.poller) {
+        // The raw wait is one `epoll_wait` either way; only polling's
+        // five-syscall `wait` is worth a `poll(2)` to skip.
+        if !self.raw_wait() && !poller_has_events(&self.inner.poller) {
             return Ok(());
         }
         if !self.wait(Some(Duration::ZERO))? {
@@ -413,6 +415,14 @@ impl Reactor {
         self.dispatch();
         self.inner.state.swap(IDLE, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Whether [`Reactor::wait`] takes the one-`epoll_wait` path.
+    fn raw_wait(&self) -> bool {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        return self.inner.unpark_fd.is_some();
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        false
     }
 
     /// Waits for events; `true` if any source event was collected.

@@ -160,8 +160,9 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) = accept_with_backoff(&self.inner, |l| l.accept()).await?;
-        Ok((TcpStream::from_std(stream)?, addr))
+        let (stream, addr) = accept_with_backoff(&self.inner, accept_nonblocking).await?;
+        let inner = Async::new_nonblocking(stream)?.byte_stream();
+        Ok((TcpStream { inner }, addr))
     }
 
     /// The connections as a [`Stream`] (never ending; each item is what
@@ -235,6 +236,51 @@ fn is_resource_exhaustion(e: &io::Error) -> bool {
     [Errno::MFILE, Errno::NFILE, Errno::NOBUFS, Errno::NOMEM]
         .iter()
         .any(|n| e.raw_os_error() == Some(n.raw_os_error()))
+}
+
+/// `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`: the connection comes out
+/// non-blocking, one `ioctl` fewer per connection than `accept` + switching.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn accept_nonblocking(
+    listener: &std::net::TcpListener,
+) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    use rustix::net::{SocketFlags, acceptfrom_with};
+    let (fd, addr) = acceptfrom_with(listener, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC)?;
+    let addr = addr
+        .and_then(|a| SocketAddr::try_from(a).ok())
+        .ok_or_else(|| io::Error::other("accept returned no IP peer address"))?;
+    Ok((std::net::TcpStream::from(fd), addr))
+}
+
+/// Elsewhere: `accept`, then non-blocking mode.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn accept_nonblocking(
+    listener: &std::net::TcpListener,
+) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    let (stream, addr) = listener.accept()?;
+    stream.set_nonblocking(true)?;
+    Ok((stream, addr))
+}
+
+/// A TCP socket created non-blocking (`SOCK_NONBLOCK` where the platform
+/// has it, saving the mode-switch syscalls).
+fn nonblocking_tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    );
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let socket = Socket::new(
+            Domain::for_address(*addr),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        )?;
+        socket.set_nonblocking(true)?;
+        Ok(socket)
+    }
 }
 
 const BACKOFF_START: Duration = Duration::from_millis(1);
@@ -355,10 +401,9 @@ impl TcpStream {
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-        socket.set_nonblocking(true)?;
+        let socket = nonblocking_tcp_socket(&addr)?;
         connect_started(socket.connect(&addr.into()))?;
-        let stream = Async::new(std::net::TcpStream::from(socket))?.byte_stream();
+        let stream = Async::new_nonblocking(std::net::TcpStream::from(socket))?.byte_stream();
         stream
             .write_with(|s| finish_connect(s.take_error(), s.peer_addr()))
             .await?;
