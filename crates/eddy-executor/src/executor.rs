@@ -20,7 +20,7 @@ use eddy_core::{BoxFuture, DynTask, JoinError, Park, Spawn, SpawnError, TaskId, 
 use slab::Slab;
 
 use crate::debug::{BuildExtras, Ext};
-use crate::task::{Header, Runnable, Task, TaskFuture, run_task, run_task_eagerly};
+use crate::task::{CachePadded, Header, Runnable, Task, TaskFuture, run_task, run_task_eagerly};
 
 /// How many tasks a worker runs between two non-blocking checks of the driver
 /// (I/O and timers) and of the remote queue. tokio uses the same number; it is
@@ -441,6 +441,11 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        if self.flavor == Flavor::MultiThread {
+            return self.spawn_with(fut, meta, eager, |builder, future| {
+                builder.spawn(move |_| CachePadded::new(future), WithInfo(schedule))
+            });
+        }
         self.spawn_with(fut, meta, eager, |builder, future| {
             builder.spawn(move |_| future, WithInfo(schedule))
         })
