@@ -100,10 +100,13 @@ fn ci() -> Result<(), String> {
             ],
             &[],
         )?;
-        run(
+        // Doc tests run outside nextest, so nothing else would stop a hung
+        // example (one that waits on a reactor nobody drives) before CI's own
+        // limit: they take about 1 minute cold here.
+        run_limited(
             "doc tests",
             &["test", "--workspace", "--doc", "--locked"],
-            &[],
+            DOC_TEST_LIMIT,
         )?;
     } else {
         run("tests", &["test", "--workspace", "--locked"], &[])?;
@@ -185,6 +188,53 @@ fn bench(args: &[String]) -> Result<(), String> {
 fn step(name: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
     println!("==> {name}");
     f().map_err(|e| format!("step '{name}' failed: {e}"))
+}
+
+/// Wall-clock limit for the doc-test step (compiling included).
+const DOC_TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(20 * 60);
+
+/// Like [`run`], but kills cargo and everything it started (its own process
+/// group) if it is still running after `limit`.
+fn run_limited(name: &str, args: &[&str], limit: std::time::Duration) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    step(name, || {
+        let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        println!(
+            "    $ cargo {} (limit {} s)",
+            args.join(" "),
+            limit.as_secs()
+        );
+        let mut child = Command::new(cargo)
+            .args(args)
+            .current_dir(root())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("could not run cargo: {e}"))?;
+        // xtask is not runtime code: a wall clock and a polling sleep are
+        // what a time limit needs.
+        #[allow(clippy::disallowed_methods)]
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                return if status.success() {
+                    Ok(())
+                } else {
+                    Err(format!("cargo exited with {status}"))
+                };
+            }
+            if start.elapsed() > limit {
+                let group = format!("-{}", child.id());
+                let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+                let _ = child.wait();
+                return Err(format!(
+                    "still running after {} s (a hung doc test?); killed",
+                    limit.as_secs()
+                ));
+            }
+            #[allow(clippy::disallowed_methods)]
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    })
 }
 
 fn run(name: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
