@@ -3,7 +3,8 @@
 //! * `cargo xtask ci`: everything CI checks, in order, stopping at the first
 //!   failure: the layer dependency graph, formatting, clippy with warnings
 //!   denied, the whole test suite (with `cargo nextest` when installed, so a
-//!   hanging test is killed instead of stalling CI; then the doc tests), the
+//!   hanging test is killed instead of stalling CI; then the doc tests, under
+//!   a 20-minute limit that kills them and everything they started), the
 //!   docs with warnings denied, a quick run of the benchmark suite, and a
 //!   leak check of every layer under valgrind (when installed).
 //! * `cargo xtask deps`: only the dependency-graph check.
