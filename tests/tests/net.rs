@@ -119,7 +119,8 @@ fn one_connection_ping_pong_on_two_workers_while_others_come_and_go() {
     }));
 }
 
-/// Accepted and connected sockets come out non-blocking and close-on-exec
+/// Accepted and connected sockets (TCP and Unix) come out non-blocking and
+/// close-on-exec
 /// (made so by `accept4`/`SOCK_NONBLOCK` on Linux, not switched afterwards),
 /// and the accept reports the peer's address.
 #[test]
@@ -136,6 +137,16 @@ fn accepted_and_connected_sockets_are_nonblocking_and_cloexec() {
             assert!(rustix::fs::fcntl_getfl(s.as_fd())?.contains(OFlags::NONBLOCK));
             assert!(rustix::io::fcntl_getfd(s.as_fd())?.contains(FdFlags::CLOEXEC));
         }
+        let path = std::env::temp_dir().join(format!("eddy-nb-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let ul = eddy::net::UnixListener::bind(&path)?;
+        let uc = eddy::net::UnixStream::connect(&path).await?;
+        let (us, _) = ul.accept().await?;
+        for s in [uc.as_fd(), us.as_fd()] {
+            assert!(rustix::fs::fcntl_getfl(s)?.contains(OFlags::NONBLOCK));
+            assert!(rustix::io::fcntl_getfd(s)?.contains(FdFlags::CLOEXEC));
+        }
+        std::fs::remove_file(&path)?;
         Ok::<(), io::Error>(())
     }))
     .unwrap();

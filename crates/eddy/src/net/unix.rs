@@ -236,10 +236,16 @@ impl UnixStream {
     /// ```
     pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let addr = SockAddr::unix(path)?;
-        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-        socket.set_nonblocking(true)?;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking(), None)?;
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let socket = {
+            let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+            socket.set_nonblocking(true)?;
+            socket
+        };
         connect_started(socket.connect(&addr))?;
-        let stream = Async::new(std::os::unix::net::UnixStream::from(
+        let stream = Async::new_nonblocking(std::os::unix::net::UnixStream::from(
             std::os::fd::OwnedFd::from(socket),
         ))?
         .byte_stream();
