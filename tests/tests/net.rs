@@ -119,10 +119,10 @@ fn one_connection_ping_pong_on_two_workers_while_others_come_and_go() {
     }));
 }
 
-/// Accepted and connected sockets (TCP and Unix) come out non-blocking and
-/// close-on-exec
-/// (made so by `accept4`/`SOCK_NONBLOCK` on Linux, not switched afterwards),
-/// and the accept reports the peer's address.
+/// Accepted and connected sockets, TCP and Unix, come out non-blocking and
+/// close-on-exec (on Linux, TCP ones and Unix connects are created so with
+/// `SOCK_NONBLOCK` / `accept4` instead of being switched afterwards), and a
+/// TCP accept reports the peer's address.
 #[test]
 fn accepted_and_connected_sockets_are_nonblocking_and_cloexec() {
     use rustix::fs::OFlags;
