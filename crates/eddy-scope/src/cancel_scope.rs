@@ -88,6 +88,13 @@ impl Default for CancelScope {
 
 impl CancelScope {
     /// A scope with no deadline.
+    ///
+    /// ```
+    /// let scope = eddy_scope::CancelScope::new();
+    /// assert!(!scope.is_cancelled());
+    /// assert_eq!(scope.deadline(), None);
+    /// assert_eq!(eddy::run(scope.run(async { 1 })), Ok(1));
+    /// ```
     pub fn new() -> CancelScope {
         CancelScope {
             state: Arc::new(Mutex::new(ScopeState {
@@ -118,16 +125,45 @@ impl CancelScope {
 
     /// Cancels the scope: its work is dropped at once, now or when it
     /// starts. Cancelling twice is the same as once.
+    ///
+    /// ```
+    /// use eddy_scope::{CancelScope, Interrupted};
+    ///
+    /// let scope = CancelScope::new();
+    /// scope.cancel();
+    /// scope.cancel(); // twice is once
+    /// // Work started in a cancelled scope is dropped without running.
+    /// assert_eq!(eddy::run(scope.run(async { 1 })), Err(Interrupted::Cancelled));
+    /// ```
     pub fn cancel(&self) {
         self.update(|s| s.cancelled = true);
     }
 
     /// `true` once [`cancel`](Self::cancel) was called.
+    ///
+    /// ```
+    /// let scope = eddy_scope::CancelScope::new();
+    /// let other = scope.clone();
+    /// assert!(!scope.is_cancelled());
+    /// other.cancel(); // clones share one scope
+    /// assert!(scope.is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         lock(&self.state).cancelled
     }
 
     /// The deadline, if any.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// eddy::run(async {
+    ///     let at = eddy_timer::TimerHandle::current().now() + Duration::from_secs(1);
+    ///     let scope = eddy_scope::CancelScope::with_deadline(at);
+    ///     assert_eq!(scope.deadline(), Some(at));
+    ///     scope.set_deadline(None);
+    ///     assert_eq!(scope.deadline(), None);
+    /// });
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         lock(&self.state).deadline
     }
@@ -175,6 +211,14 @@ impl CancelScope {
     /// # Cancellation
     ///
     /// Dropping the returned future drops `future`.
+    ///
+    /// ```
+    /// eddy::run(async {
+    ///     let scope = eddy_scope::CancelScope::new();
+    ///     // Work that finishes in time gives its output.
+    ///     assert_eq!(scope.run(async { 6 * 7 }).await, Ok(42));
+    /// });
+    /// ```
     pub fn run<F: Future>(&self, future: F) -> Scoped<F> {
         Scoped {
             future: Some(future),

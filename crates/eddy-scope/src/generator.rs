@@ -22,6 +22,18 @@ impl<T> Yielder<T> {
     /// Yields `item` (Python's `yield item` in an `async def`). Await it
     /// directly in the generator's body: the generator resumes when the
     /// consumer asks for the next item.
+    ///
+    /// ```
+    /// use futures_lite::StreamExt;
+    ///
+    /// let squares = eddy_scope::async_gen(|y| async move {
+    ///     for i in 1..=3u32 {
+    ///         y.yield_(i * i).await;
+    ///     }
+    /// });
+    /// let all: Vec<u32> = eddy::run(squares.collect());
+    /// assert_eq!(all, [1, 4, 9]);
+    /// ```
     pub fn yield_(&self, item: T) -> YieldItem<'_, T> {
         YieldItem {
             yielder: self,

@@ -315,6 +315,19 @@ impl TaskGroup {
     ///
     /// Dropping the future drops the group, which cancels every child still
     /// running (without grace).
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner.clone());
+    /// tg.spawn(async { Ok::<_, String>(1) });
+    /// tg.join().await.unwrap(); // every child succeeded
+    ///
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// tg.spawn(async { Err::<(), _>("boom") });
+    /// assert_eq!(tg.join().await.unwrap_err().len(), 1);
+    /// # });
+    /// ```
     pub fn join(self) -> Join {
         Join {
             group: self,
@@ -464,16 +477,52 @@ impl TaskGroupHandle {
 
     /// `true` once the group is cancelling its children (after a failure or
     /// [`cancel`](Self::cancel)).
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// tg.spawn(std::future::pending::<()>());
+    /// assert!(!tg.is_cancelling());
+    /// tg.cancel();
+    /// assert!(tg.is_cancelling());
+    /// tg.join().await.unwrap();
+    /// # });
+    /// ```
     pub fn is_cancelling(&self) -> bool {
         lock(&self.shared.state).cancel.is_some()
     }
 
     /// Number of children still running.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// tg.spawn(std::future::pending::<()>());
+    /// tg.spawn(std::future::pending::<()>());
+    /// assert_eq!(tg.len(), 2);
+    /// tg.cancel();
+    /// tg.join().await.unwrap();
+    /// # });
+    /// ```
     pub fn len(&self) -> usize {
         lock(&self.shared.state).children.len()
     }
 
     /// `true` when no child is running.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// assert!(tg.is_empty());
+    /// tg.spawn(std::future::pending::<()>());
+    /// assert!(!tg.is_empty());
+    /// tg.cancel();
+    /// tg.join().await.unwrap();
+    /// # });
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -551,6 +600,17 @@ pub struct ChildBuilder<'a> {
 impl ChildBuilder<'_> {
     /// Names the child: the name is the task's name in the executor and in
     /// failures.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let t = tg.builder().name("worker-1").spawn(async { Err::<(), _>("boom") });
+    /// assert_eq!(t.name(), Some("worker-1"));
+    /// let err = tg.join().await.unwrap_err();
+    /// assert_eq!(err.failures()[0].name(), Some("worker-1")); // also in failures
+    /// # });
+    /// ```
     pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
         self.meta = self.meta.with_name(name);
         self
@@ -558,6 +618,22 @@ impl ChildBuilder<'_> {
 
     /// How long the child may take to finish after it is asked to (see
     /// [`TaskGroup`]'s docs); overrides the group's default.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let child = tg.builder().grace(Duration::from_secs(1)).spawn(async {
+    ///     eddy::task::cancel_requested().await;
+    ///     eddy::yield_now().await; // awaited cleanup
+    ///     Ok::<_, String>("flushed")
+    /// });
+    /// tg.cancel();
+    /// tg.join().await.unwrap();
+    /// assert_eq!(child.await, Ok("flushed"));
+    /// # });
+    /// ```
     pub fn grace(mut self, grace: Duration) -> Self {
         self.grace = Some(grace);
         self
@@ -568,6 +644,16 @@ impl ChildBuilder<'_> {
     /// # Panics
     ///
     /// As [`TaskGroupHandle::spawn`].
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let t = tg.builder().name("answer").spawn(async { Ok::<_, String>(42) });
+    /// tg.join().await.unwrap();
+    /// assert_eq!(t.await, Ok(42));
+    /// # });
+    /// ```
     pub fn spawn<F>(self, future: F) -> GroupTask<<F::Output as ChildOutput>::Ok>
     where
         F: Future + Send + 'static,
@@ -585,6 +671,19 @@ impl ChildBuilder<'_> {
     /// # Errors
     ///
     /// As [`TaskGroupHandle::try_spawn`].
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let h = tg.handle();
+    /// let t = h.builder().name("early").try_spawn(async {}).unwrap();
+    /// tg.join().await.unwrap();
+    /// assert_eq!(t.await, Ok(()));
+    /// let late = h.builder().name("late").try_spawn(async {});
+    /// assert_eq!(late.unwrap_err(), eddy_scope::GroupSpawnError::Closed);
+    /// # });
+    /// ```
     pub fn try_spawn<F>(
         self,
         future: F,
@@ -821,11 +920,35 @@ impl<T> GroupTask<T> {
     }
 
     /// The child's name, if it was given one.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let named = tg.builder().name("fetch").spawn(async {});
+    /// let unnamed = tg.spawn(async {});
+    /// assert_eq!(named.name(), Some("fetch"));
+    /// assert_eq!(unnamed.name(), None);
+    /// tg.join().await.unwrap();
+    /// # });
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
 
     /// `true` once the child has finished.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let t = tg.spawn(std::future::pending::<()>());
+    /// assert!(!t.is_finished());
+    /// t.cancel();
+    /// tg.join().await.unwrap();
+    /// assert!(t.is_finished());
+    /// # });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.rx.is_finished()
     }
@@ -850,6 +973,20 @@ impl<T> GroupTask<T> {
 
     /// Asks this child to finish (graceful cancellation); see
     /// [`TaskGroup`]'s docs.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let t = tg.spawn(async {
+    ///     eddy::task::cancel_requested().await;
+    ///     Ok::<_, String>("stopped cleanly")
+    /// });
+    /// t.request_cancel();
+    /// tg.join().await.unwrap();
+    /// assert_eq!(t.await, Ok("stopped cleanly"));
+    /// # });
+    /// ```
     pub fn request_cancel(&self) {
         self.with_child(|c| {
             if !c.requested {
@@ -1115,6 +1252,16 @@ pub struct Ready<V> {
 
 impl<V> Ready<V> {
     /// Signals readiness with `value`; `start` returns it.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let addr = tg.start(|ready| async move { ready.send("127.0.0.1:8080") }).await;
+    /// assert_eq!(addr.unwrap(), "127.0.0.1:8080");
+    /// tg.join().await.unwrap();
+    /// # });
+    /// ```
     pub fn send(self, value: V) {
         self.tx.send(value);
     }

@@ -23,6 +23,16 @@ pub struct Elapsed(());
 
 impl Elapsed {
     /// An `Elapsed` error; for code that forwards timeouts of its own.
+    ///
+    /// ```
+    /// use eddy_scope::Elapsed;
+    ///
+    /// fn check(budget_left: u32) -> Result<(), Elapsed> {
+    ///     if budget_left == 0 { Err(Elapsed::new()) } else { Ok(()) }
+    /// }
+    /// assert_eq!(check(0), Err(Elapsed::default()));
+    /// assert!(check(1).is_ok());
+    /// ```
     pub fn new() -> Elapsed {
         Elapsed(())
     }
@@ -148,6 +158,17 @@ impl<F> Timeout<F> {
     }
 
     /// The inner future, by reference.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// eddy::run(async {
+    ///     let inner = eddy::sleep(Duration::from_millis(1));
+    ///     let wake_at = inner.deadline();
+    ///     let t = eddy_scope::timeout(Duration::from_secs(1), inner);
+    ///     assert_eq!(t.get_ref().deadline(), wake_at);
+    ///     assert!(t.await.is_ok());
+    /// });
+    /// ```
     pub fn get_ref(&self) -> &F {
         &self.future
     }
