@@ -14,6 +14,20 @@ use crate::set::lock;
 use crate::timeout::{Elapsed, Timeout, deadline_after, timeout, timeout_at};
 
 /// Why a [`CancelScope`] stopped its future.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy_scope::{CancelScope, Interrupted};
+///
+/// eddy::run(async {
+///     let timer = eddy_timer::TimerHandle::current();
+///     let late = CancelScope::with_deadline(timer.now() + Duration::from_millis(1));
+///     assert_eq!(late.run(std::future::pending::<()>()).await, Err(Interrupted::Elapsed));
+///     let stopped = CancelScope::new();
+///     stopped.cancel();
+///     assert_eq!(stopped.run(async {}).await, Err(Interrupted::Cancelled));
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Interrupted {
     /// [`CancelScope::cancel`] was called.
@@ -242,6 +256,14 @@ impl fmt::Debug for CancelScope {
 
 pin_project! {
     /// Future returned by [`CancelScope::run`].
+    ///
+    /// ```
+    /// eddy::run(async {
+    ///     let scope = eddy_scope::CancelScope::new();
+    ///     let work: eddy_scope::Scoped<_> = scope.run(async { "done" });
+    ///     assert_eq!(work.await, Ok("done"));
+    /// });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Scoped<F> {
         #[pin]
@@ -353,6 +375,16 @@ pub fn move_on_at<F: Future>(deadline: Instant, future: F) -> MoveOn<F> {
 
 pin_project! {
     /// Future returned by [`move_on_after`] and [`move_on_at`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// eddy::run(async {
+    ///     let quick: eddy_scope::MoveOn<_> = eddy_scope::move_on_after(Duration::from_secs(1), async { 1 });
+    ///     assert_eq!(quick.await, Some(1));
+    ///     let slow = eddy_scope::move_on_after(Duration::from_millis(1), std::future::pending::<()>());
+    ///     assert_eq!(slow.await, None);
+    /// });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     #[derive(Debug)]
     pub struct MoveOn<F> {

@@ -8,6 +8,15 @@ use std::sync::{Arc, Mutex};
 use eddy_core::{Panic, TaskId};
 
 /// A boxed error, as children of a task group return them.
+///
+/// ```
+/// use eddy_scope::BoxError;
+///
+/// let text: BoxError = "disk full".into();
+/// assert_eq!(text.to_string(), "disk full");
+/// let io: BoxError = std::io::Error::other("eof").into();
+/// assert!(io.downcast_ref::<std::io::Error>().is_some());
+/// ```
 pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
 /// What a task group child (or the group's body) returns: `()` for a child
@@ -57,6 +66,15 @@ impl<T, E: Into<BoxError>> ChildOutput for Result<T, E> {
 /// re-raised. Unlike [`Panic`] it is `Sync` (the payload sits behind a
 /// lock), so a [`GroupError`] can itself be a child's error in an outer
 /// group.
+///
+/// ```
+/// let err = eddy::run(eddy::task_group(|tg| async move {
+///     tg.spawn(async { if true { panic!("boom") } });
+/// }))
+/// .unwrap_err();
+/// let caught: &eddy_scope::CaughtPanic = err.panics().next().unwrap();
+/// assert_eq!(caught.to_string(), "panicked: boom");
+/// ```
 pub struct CaughtPanic {
     message: Option<String>,
     payload: Mutex<Panic>,
@@ -123,6 +141,20 @@ impl fmt::Display for CaughtPanic {
 impl Error for CaughtPanic {}
 
 /// How one member of a group failed.
+///
+/// ```
+/// use eddy_scope::FailureKind;
+///
+/// let err = eddy::run(eddy::task_group(|tg| async move {
+///     tg.spawn(async { Err::<(), _>("bad input") });
+/// }))
+/// .unwrap_err();
+/// let described: Vec<String> = err.failures().iter().map(|f| match f.kind() {
+///     FailureKind::Error(e) => format!("error: {e}"),
+///     FailureKind::Panic(p) => format!("panic: {p}"),
+/// }).collect();
+/// assert_eq!(described, ["error: bad input"]);
+/// ```
 #[derive(Debug)]
 pub enum FailureKind {
     /// It returned `Err`.
@@ -133,6 +165,16 @@ pub enum FailureKind {
 
 /// One failure collected by a task group: which child (or the body) failed,
 /// and how.
+///
+/// ```
+/// let err = eddy::run(eddy::task_group(|tg| async move {
+///     tg.builder().name("fetch").spawn(async { Err::<(), _>("timeout") });
+/// }))
+/// .unwrap_err();
+/// let failure: &eddy_scope::Failure = &err.failures()[0];
+/// assert_eq!(failure.name(), Some("fetch"));
+/// assert!(failure.to_string().ends_with("(fetch) failed: timeout"));
+/// ```
 #[derive(Debug)]
 pub struct Failure {
     pub(crate) task: Option<TaskId>,

@@ -20,6 +20,20 @@ use crate::set::lock;
 use crate::timeout::deadline_after;
 
 /// Why a child's handle gives no value.
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// use eddy_scope::ChildError;
+///
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let failed = tg.spawn(async { Err::<(), _>("boom") });
+/// let cancelled = tg.spawn(std::future::pending::<()>());
+/// assert!(tg.join().await.is_err()); // the error itself is in the GroupError
+/// assert_eq!(failed.await, Err(ChildError::Failed));
+/// assert_eq!(cancelled.await, Err(ChildError::Cancelled));
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChildError {
     /// The child was cancelled (by the group, by its handle, or because it
@@ -47,6 +61,20 @@ impl fmt::Display for ChildError {
 impl std::error::Error for ChildError {}
 
 /// Why a child could not be spawned.
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// use eddy_scope::GroupSpawnError;
+///
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let handle = tg.handle();
+/// tg.join().await.unwrap();
+/// let e = handle.try_spawn(async {}).unwrap_err();
+/// assert_eq!(e, GroupSpawnError::Closed);
+/// assert_eq!(e.to_string(), "the task group has finished and accepts no new tasks");
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GroupSpawnError {
     /// The group has been joined (all children finished) or dropped: like
@@ -226,6 +254,18 @@ pub struct TaskGroup {
 /// A handle does not keep the group's children alive: when the group is
 /// joined or dropped, spawning through the handle fails with
 /// [`GroupSpawnError::Closed`].
+///
+/// ```
+/// let total = eddy::run(eddy::task_group(|tg: eddy_scope::TaskGroupHandle| async move {
+///     let inner = tg.clone();
+///     let parent = tg.spawn(async move {
+///         let sibling = inner.spawn(async { Ok::<_, String>(20) }); // spawned by a child
+///         Ok::<_, eddy_scope::ChildError>(sibling.await? + 1)
+///     });
+///     parent.await
+/// }));
+/// assert_eq!(total.unwrap(), Some(21));
+/// ```
 #[derive(Clone)]
 pub struct TaskGroupHandle {
     shared: Arc<Shared>,
@@ -590,6 +630,19 @@ impl fmt::Debug for TaskGroupHandle {
 }
 
 /// Options for one child of a task group; see [`TaskGroupHandle::builder`].
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// use std::time::Duration;
+///
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let builder: eddy_scope::ChildBuilder<'_> = tg.builder().name("flusher");
+/// let t = builder.grace(Duration::from_millis(50)).spawn(async {});
+/// assert_eq!(t.name(), Some("flusher"));
+/// tg.join().await.unwrap();
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct ChildBuilder<'a> {
     group: &'a TaskGroupHandle,
@@ -894,6 +947,16 @@ impl<T> Drop for Guard<T> {
 ///
 /// Awaiting a handle again after it returned gives
 /// `Err(ChildError::AlreadyTaken)`.
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let t: eddy_scope::GroupTask<u32> = tg.spawn(async { Ok::<_, String>(7) });
+/// tg.join().await.unwrap();
+/// assert_eq!(t.await, Ok(7));
+/// # });
+/// ```
 pub struct GroupTask<T> {
     rx: oneshot::Receiver<Result<T, ChildError>>,
     id: Option<TaskId>,
@@ -1030,6 +1093,16 @@ impl<T> fmt::Debug for GroupTask<T> {
 }
 
 /// Future returned by [`TaskGroup::join`].
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// tg.spawn(async { eddy::yield_now().await });
+/// let join: eddy_scope::Join = tg.join();
+/// assert!(join.await.is_ok());
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Join {
     group: TaskGroup,
@@ -1246,6 +1319,21 @@ where
 /// The sending half given to a child started with
 /// [`TaskGroupHandle::start`]: call [`send`](Ready::send) when set up.
 /// Dropping it unsent makes `start` fail with [`StartError::Exited`].
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// use eddy_scope::{Ready, StartError};
+///
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let up = tg.start(|ready: Ready<u16>| async move { ready.send(8080) }).await;
+/// assert_eq!(up, Ok(8080));
+/// // Dropped without sending: the start fails.
+/// let gave_up = tg.start(|ready: Ready<u16>| async move { drop(ready) }).await;
+/// assert_eq!(gave_up, Err(StartError::Exited));
+/// tg.join().await.unwrap();
+/// # });
+/// ```
 pub struct Ready<V> {
     tx: oneshot::Sender<V>,
 }
@@ -1274,6 +1362,21 @@ impl<V> fmt::Debug for Ready<V> {
 }
 
 /// Why [`TaskGroupHandle::start`] did not get a ready signal.
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// use eddy_scope::{GroupSpawnError, Ready, StartError};
+///
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let handle = tg.handle();
+/// let exited = tg.start(|_ready: Ready<()>| async {}).await;
+/// assert_eq!(exited, Err(StartError::Exited));
+/// tg.join().await.unwrap();
+/// let closed = handle.start(|_ready: Ready<()>| async {}).await;
+/// assert_eq!(closed, Err(StartError::Spawn(GroupSpawnError::Closed)));
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StartError {
     /// The child could not be spawned.
@@ -1301,6 +1404,16 @@ impl std::error::Error for StartError {
 }
 
 /// Future returned by [`TaskGroupHandle::start`].
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let start: eddy_scope::Start<&str> = tg.start(|ready| async move { ready.send("listening") });
+/// assert_eq!(start.await, Ok("listening"));
+/// tg.join().await.unwrap();
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Start<V> {
     rx: oneshot::Receiver<V>,

@@ -42,6 +42,14 @@ impl<F: Future> Future for Carry<F> {
 
 /// A task started by [`shield_in`]: awaiting it gives the output, dropping
 /// it (or the future awaiting it) leaves the task running.
+///
+/// ```
+/// eddy::run(async {
+///     let spawner = eddy::Handle::current().executor().clone();
+///     let task: eddy_scope::Shielded<i32> = eddy_scope::shield_in(&spawner, async { 5 }).unwrap();
+///     assert_eq!(task.await.unwrap(), 5);
+/// });
+/// ```
 pub struct Shielded<T> {
     task: DynTask,
     rx: oneshot::Receiver<Result<T, Panic>>,

@@ -70,6 +70,16 @@ pin_project! {
     /// unregisters the timer. When the deadline fires, the inner future is
     /// dropped at once, before `Err(Elapsed)` is returned: whatever it was
     /// awaiting has been cancelled by then.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// eddy::run(async {
+    ///     let fast: eddy_scope::Timeout<_> = eddy_scope::timeout(Duration::from_secs(1), async { 3 });
+    ///     assert_eq!(fast.await, Ok(3));
+    ///     let slow = eddy_scope::timeout(Duration::from_millis(1), std::future::pending::<()>());
+    ///     assert_eq!(slow.await, Err(eddy_scope::Elapsed::new()));
+    /// });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Timeout<F> {
         #[pin]
