@@ -392,6 +392,16 @@ pub struct Job(Option<Arc<dyn RunJob>>);
 impl Job {
     /// Runs the closure on the current thread (unless its awaiter already
     /// left, in which case it is skipped) and delivers the result.
+    ///
+    /// ```
+    /// use eddy_blocking::{Job, run_in_executor};
+    ///
+    /// // An executor that runs each job at once, on the submitting thread.
+    /// let inline = |job: Job| job.run();
+    /// let fut = run_in_executor(&inline, || std::thread::current().id());
+    /// let ran_on = futures_lite::future::block_on(fut).unwrap();
+    /// assert_eq!(ran_on, std::thread::current().id());
+    /// ```
     pub fn run(mut self) {
         if let Some(j) = self.0.take() {
             j.run();

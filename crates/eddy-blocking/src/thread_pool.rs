@@ -18,10 +18,29 @@ use crate::job::{
 };
 
 /// Default upper bound on pool threads (tokio's default too).
+///
+/// ```
+/// let pool = eddy_blocking::ThreadPool::builder().build();
+/// assert_eq!(pool.max_threads(), eddy_blocking::DEFAULT_MAX_THREADS);
+/// ```
 pub const DEFAULT_MAX_THREADS: usize = 512;
 /// Default time an idle pool thread waits for work before it exits.
+///
+/// ```
+/// use eddy_blocking::{DEFAULT_IDLE_TIMEOUT, ThreadPool};
+///
+/// // Idle threads of a bursty service may linger longer than the default.
+/// let pool = ThreadPool::builder().idle_timeout(DEFAULT_IDLE_TIMEOUT * 6).build();
+/// let v = futures_lite::future::block_on(pool.unblock(|| 1)).unwrap();
+/// assert_eq!(v, 1);
+/// ```
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of jobs that may wait in the queue before submitters wait.
+///
+/// ```
+/// let pool = eddy_blocking::ThreadPool::builder().build();
+/// assert_eq!(pool.queue_capacity(), eddy_blocking::DEFAULT_QUEUE_CAPACITY);
+/// ```
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1 << 16;
 
 /// How many `try_recv` rounds an idle thread spins (with `spin_loop`) and
@@ -207,6 +226,14 @@ fn with_current<R>(f: impl FnOnce(&ThreadPool) -> R) -> R {
 /// [`CancelToken`] is set. A running closure that ignores its token runs to
 /// the end and its result is dropped. Awaiting is cancel-safe in the sense
 /// that nothing but this job's result is lost.
+///
+/// ```
+/// use eddy_blocking::{ThreadPool, Unblock};
+///
+/// let pool = ThreadPool::builder().build();
+/// let sum: Unblock<u64> = pool.unblock(|| (1..=100).sum());
+/// assert_eq!(futures_lite::future::block_on(sum).unwrap(), 5050);
+/// ```
 #[must_use = "dropping an Unblock cancels its job"]
 pub struct Unblock<T> {
     handle: Handle<T>,
@@ -1067,6 +1094,16 @@ impl fmt::Debug for ThreadPool {
 
 /// Restores the previously entered pool when dropped; see
 /// [`ThreadPool::enter`].
+///
+/// ```
+/// use eddy_blocking::ThreadPool;
+///
+/// let pool = ThreadPool::builder().build();
+/// let guard = pool.enter();
+/// assert!(ThreadPool::try_current().is_some());
+/// drop(guard); // the previous pool (here: none) is back
+/// assert!(ThreadPool::try_current().is_none());
+/// ```
 #[must_use = "the pool is entered only while the guard lives"]
 pub struct EnterGuard {
     prev: Option<ThreadPool>,
@@ -1086,6 +1123,25 @@ impl fmt::Debug for EnterGuard {
 }
 
 /// A job a shutdown gave up waiting for.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let pool = eddy_blocking::ThreadPool::builder().name("stuck").build();
+/// let (started_tx, started) = std::sync::mpsc::channel::<()>();
+/// let (tx, rx) = std::sync::mpsc::channel::<()>();
+/// let job = pool.unblock(move || {
+///     started_tx.send(()).unwrap();
+///     rx.recv().ok()
+/// });
+/// started.recv().unwrap();
+/// let report = pool.shutdown(Duration::from_millis(5));
+/// let left = &report.still_running[0];
+/// assert!(left.thread.starts_with("stuck-"));
+/// assert_eq!(left.location.file(), file!()); // where `unblock` was called
+/// tx.send(()).unwrap();
+/// drop(job);
+/// ```
 #[derive(Debug, Clone)]
 pub struct LeftBehind {
     /// The pool thread running it.

@@ -14,6 +14,20 @@ use crate::set::lock;
 use crate::timeout::{Elapsed, Timeout, deadline_after, timeout, timeout_at};
 
 /// Why a [`CancelScope`] stopped its future.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy_scope::{CancelScope, Interrupted};
+///
+/// eddy::run(async {
+///     let timer = eddy_timer::TimerHandle::current();
+///     let late = CancelScope::with_deadline(timer.now() + Duration::from_millis(1));
+///     assert_eq!(late.run(std::future::pending::<()>()).await, Err(Interrupted::Elapsed));
+///     let stopped = CancelScope::new();
+///     stopped.cancel();
+///     assert_eq!(stopped.run(async {}).await, Err(Interrupted::Cancelled));
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Interrupted {
     /// [`CancelScope::cancel`] was called.
@@ -88,6 +102,13 @@ impl Default for CancelScope {
 
 impl CancelScope {
     /// A scope with no deadline.
+    ///
+    /// ```
+    /// let scope = eddy_scope::CancelScope::new();
+    /// assert!(!scope.is_cancelled());
+    /// assert_eq!(scope.deadline(), None);
+    /// assert_eq!(eddy::run(scope.run(async { 1 })), Ok(1));
+    /// ```
     pub fn new() -> CancelScope {
         CancelScope {
             state: Arc::new(Mutex::new(ScopeState {
@@ -118,16 +139,45 @@ impl CancelScope {
 
     /// Cancels the scope: its work is dropped at once, now or when it
     /// starts. Cancelling twice is the same as once.
+    ///
+    /// ```
+    /// use eddy_scope::{CancelScope, Interrupted};
+    ///
+    /// let scope = CancelScope::new();
+    /// scope.cancel();
+    /// scope.cancel(); // twice is once
+    /// // Work started in a cancelled scope is dropped without running.
+    /// assert_eq!(eddy::run(scope.run(async { 1 })), Err(Interrupted::Cancelled));
+    /// ```
     pub fn cancel(&self) {
         self.update(|s| s.cancelled = true);
     }
 
     /// `true` once [`cancel`](Self::cancel) was called.
+    ///
+    /// ```
+    /// let scope = eddy_scope::CancelScope::new();
+    /// let other = scope.clone();
+    /// assert!(!scope.is_cancelled());
+    /// other.cancel(); // clones share one scope
+    /// assert!(scope.is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         lock(&self.state).cancelled
     }
 
     /// The deadline, if any.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// eddy::run(async {
+    ///     let at = eddy_timer::TimerHandle::current().now() + Duration::from_secs(1);
+    ///     let scope = eddy_scope::CancelScope::with_deadline(at);
+    ///     assert_eq!(scope.deadline(), Some(at));
+    ///     scope.set_deadline(None);
+    ///     assert_eq!(scope.deadline(), None);
+    /// });
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         lock(&self.state).deadline
     }
@@ -175,6 +225,14 @@ impl CancelScope {
     /// # Cancellation
     ///
     /// Dropping the returned future drops `future`.
+    ///
+    /// ```
+    /// eddy::run(async {
+    ///     let scope = eddy_scope::CancelScope::new();
+    ///     // Work that finishes in time gives its output.
+    ///     assert_eq!(scope.run(async { 6 * 7 }).await, Ok(42));
+    /// });
+    /// ```
     pub fn run<F: Future>(&self, future: F) -> Scoped<F> {
         Scoped {
             future: Some(future),
@@ -198,6 +256,14 @@ impl fmt::Debug for CancelScope {
 
 pin_project! {
     /// Future returned by [`CancelScope::run`].
+    ///
+    /// ```
+    /// eddy::run(async {
+    ///     let scope = eddy_scope::CancelScope::new();
+    ///     let work: eddy_scope::Scoped<_> = scope.run(async { "done" });
+    ///     assert_eq!(work.await, Ok("done"));
+    /// });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Scoped<F> {
         #[pin]
@@ -309,6 +375,16 @@ pub fn move_on_at<F: Future>(deadline: Instant, future: F) -> MoveOn<F> {
 
 pin_project! {
     /// Future returned by [`move_on_after`] and [`move_on_at`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// eddy::run(async {
+    ///     let quick: eddy_scope::MoveOn<_> = eddy_scope::move_on_after(Duration::from_secs(1), async { 1 });
+    ///     assert_eq!(quick.await, Some(1));
+    ///     let slow = eddy_scope::move_on_after(Duration::from_millis(1), std::future::pending::<()>());
+    ///     assert_eq!(slow.await, None);
+    /// });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     #[derive(Debug)]
     pub struct MoveOn<F> {

@@ -8,6 +8,15 @@ use std::sync::{Arc, Mutex};
 use eddy_core::{Panic, TaskId};
 
 /// A boxed error, as children of a task group return them.
+///
+/// ```
+/// use eddy_scope::BoxError;
+///
+/// let text: BoxError = "disk full".into();
+/// assert_eq!(text.to_string(), "disk full");
+/// let io: BoxError = std::io::Error::other("eof").into();
+/// assert!(io.downcast_ref::<std::io::Error>().is_some());
+/// ```
 pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
 /// What a task group child (or the group's body) returns: `()` for a child
@@ -57,6 +66,15 @@ impl<T, E: Into<BoxError>> ChildOutput for Result<T, E> {
 /// re-raised. Unlike [`Panic`] it is `Sync` (the payload sits behind a
 /// lock), so a [`GroupError`] can itself be a child's error in an outer
 /// group.
+///
+/// ```
+/// let err = eddy::run(eddy::task_group(|tg| async move {
+///     tg.spawn(async { if true { panic!("boom") } });
+/// }))
+/// .unwrap_err();
+/// let caught: &eddy_scope::CaughtPanic = err.panics().next().unwrap();
+/// assert_eq!(caught.to_string(), "panicked: boom");
+/// ```
 pub struct CaughtPanic {
     message: Option<String>,
     payload: Mutex<Panic>,
@@ -72,11 +90,31 @@ impl CaughtPanic {
     }
 
     /// The panic message, when the payload is a string.
+    ///
+    /// ```
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.spawn(async { if true { panic!("boom") } });
+    /// }))
+    /// .unwrap_err();
+    /// let panic = err.panics().next().unwrap();
+    /// assert_eq!(panic.message(), Some("boom"));
+    /// ```
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }
 
     /// The panic, for [`std::panic::resume_unwind`] or a [`JoinError`](eddy_core::JoinError).
+    ///
+    /// ```
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.spawn(async { if true { panic!("boom") } });
+    /// }))
+    /// .unwrap_err();
+    /// let failure = err.into_failures().remove(0);
+    /// let eddy_scope::FailureKind::Panic(caught) = failure.into_kind() else { unreachable!() };
+    /// let panic = caught.into_panic();
+    /// assert_eq!(panic.message(), Some("boom"));
+    /// ```
     pub fn into_panic(self) -> Panic {
         self.payload.into_inner().unwrap_or_else(|e| e.into_inner())
     }
@@ -103,6 +141,20 @@ impl fmt::Display for CaughtPanic {
 impl Error for CaughtPanic {}
 
 /// How one member of a group failed.
+///
+/// ```
+/// use eddy_scope::FailureKind;
+///
+/// let err = eddy::run(eddy::task_group(|tg| async move {
+///     tg.spawn(async { Err::<(), _>("bad input") });
+/// }))
+/// .unwrap_err();
+/// let described: Vec<String> = err.failures().iter().map(|f| match f.kind() {
+///     FailureKind::Error(e) => format!("error: {e}"),
+///     FailureKind::Panic(p) => format!("panic: {p}"),
+/// }).collect();
+/// assert_eq!(described, ["error: bad input"]);
+/// ```
 #[derive(Debug)]
 pub enum FailureKind {
     /// It returned `Err`.
@@ -113,6 +165,16 @@ pub enum FailureKind {
 
 /// One failure collected by a task group: which child (or the body) failed,
 /// and how.
+///
+/// ```
+/// let err = eddy::run(eddy::task_group(|tg| async move {
+///     tg.builder().name("fetch").spawn(async { Err::<(), _>("timeout") });
+/// }))
+/// .unwrap_err();
+/// let failure: &eddy_scope::Failure = &err.failures()[0];
+/// assert_eq!(failure.name(), Some("fetch"));
+/// assert!(failure.to_string().ends_with("(fetch) failed: timeout"));
+/// ```
 #[derive(Debug)]
 pub struct Failure {
     pub(crate) task: Option<TaskId>,
@@ -124,26 +186,71 @@ pub struct Failure {
 
 impl Failure {
     /// The failing child's task id; `None` for the group's body.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let child = tg.spawn(async { Err::<(), _>("boom") });
+    /// let err = tg.join().await.unwrap_err();
+    /// assert!(child.id().is_some());
+    /// assert_eq!(err.failures()[0].task_id(), child.id());
+    /// # });
+    /// ```
     pub fn task_id(&self) -> Option<TaskId> {
         self.task
     }
 
     /// The failing child's name, if it was given one.
+    ///
+    /// ```
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.builder().name("fetch").spawn(async { Err::<(), _>("timeout") });
+    /// }))
+    /// .unwrap_err();
+    /// assert_eq!(err.failures()[0].name(), Some("fetch"));
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
 
     /// `true` when the failure is the body's rather than a child's.
+    ///
+    /// ```
+    /// let err = eddy::run(eddy::task_group(|_tg| async { Err::<(), _>("body failed") }))
+    ///     .unwrap_err();
+    /// assert!(err.failures()[0].is_body());
+    /// assert_eq!(err.failures()[0].task_id(), None);
+    /// ```
     pub fn is_body(&self) -> bool {
         self.child.is_none()
     }
 
     /// How it failed.
+    ///
+    /// ```
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.spawn(async { Err::<(), _>("boom") });
+    /// }))
+    /// .unwrap_err();
+    /// let kind = err.failures()[0].kind();
+    /// assert!(matches!(kind, eddy_scope::FailureKind::Error(e) if e.to_string() == "boom"));
+    /// ```
     pub fn kind(&self) -> &FailureKind {
         &self.kind
     }
 
     /// The error, if it returned one (rather than panicking).
+    ///
+    /// ```
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.spawn(async { Err::<(), _>("boom") });
+    /// }))
+    /// .unwrap_err();
+    /// let failure = &err.failures()[0];
+    /// assert_eq!(failure.error().unwrap().to_string(), "boom");
+    /// assert!(failure.panic().is_none());
+    /// ```
     pub fn error(&self) -> Option<&(dyn Error + Send + Sync + 'static)> {
         match &self.kind {
             FailureKind::Error(e) => Some(&**e),
@@ -152,6 +259,16 @@ impl Failure {
     }
 
     /// The panic, if it panicked.
+    ///
+    /// ```
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.spawn(async { if true { panic!("boom") } });
+    /// }))
+    /// .unwrap_err();
+    /// let failure = &err.failures()[0];
+    /// assert_eq!(failure.panic().unwrap().message(), Some("boom"));
+    /// assert!(failure.error().is_none());
+    /// ```
     pub fn panic(&self) -> Option<&CaughtPanic> {
         match &self.kind {
             FailureKind::Panic(p) => Some(p),
@@ -160,6 +277,17 @@ impl Failure {
     }
 
     /// Takes the parts apart.
+    ///
+    /// ```
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.spawn(async { Err::<(), _>("boom") });
+    /// }))
+    /// .unwrap_err();
+    /// match err.into_failures().remove(0).into_kind() {
+    ///     eddy_scope::FailureKind::Error(e) => assert_eq!(e.to_string(), "boom"),
+    ///     eddy_scope::FailureKind::Panic(p) => panic!("unexpected panic: {p}"),
+    /// }
+    /// ```
     pub fn into_kind(self) -> FailureKind {
         self.kind
     }
@@ -229,42 +357,144 @@ pub struct GroupError {
 
 impl GroupError {
     /// Number of failures (at least one).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.builder().grace(Duration::from_secs(1)).spawn(async {
+    ///         eddy::task::cancel_requested().await;
+    ///         Err::<(), _>("second") // fails while being cancelled: kept too
+    ///     });
+    ///     tg.spawn(async { Err::<(), _>("first") });
+    /// }))
+    /// .unwrap_err();
+    /// assert_eq!(err.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.failures.len()
     }
 
     /// Always `false`: a group error holds at least one failure. Provided
     /// for symmetry with `len`.
+    ///
+    /// ```
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.spawn(async { Err::<(), _>("boom") });
+    /// }))
+    /// .unwrap_err();
+    /// assert!(!err.is_empty());
+    /// assert_eq!(err.len(), 1);
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.failures.is_empty()
     }
 
     /// The failures, first one first.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.builder().grace(Duration::from_secs(1)).spawn(async {
+    ///         eddy::task::cancel_requested().await;
+    ///         Err::<(), _>("second") // fails while being cancelled: kept too
+    ///     });
+    ///     tg.spawn(async { Err::<(), _>("first") });
+    /// }))
+    /// .unwrap_err();
+    /// let messages: Vec<String> = err.failures().iter().map(|f| f.error().unwrap().to_string()).collect();
+    /// assert_eq!(messages, ["first", "second"]);
+    /// ```
     pub fn failures(&self) -> &[Failure] {
         &self.failures
     }
 
     /// Takes the failures out.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.builder().grace(Duration::from_secs(1)).spawn(async {
+    ///         eddy::task::cancel_requested().await;
+    ///         Err::<(), _>("second") // fails while being cancelled: kept too
+    ///     });
+    ///     tg.spawn(async { Err::<(), _>("first") });
+    /// }))
+    /// .unwrap_err();
+    /// let failures = err.into_failures();
+    /// assert_eq!(failures.len(), 2);
+    /// assert!(failures.iter().all(|f| !f.is_body()));
+    /// ```
     pub fn into_failures(self) -> Vec<Failure> {
         self.failures
     }
 
     /// The errors returned (panics left out), first one first.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.builder().grace(Duration::from_secs(1)).spawn(async {
+    ///         eddy::task::cancel_requested().await;
+    ///         Err::<(), _>("bad input")
+    ///     });
+    ///     tg.spawn(async { if true { panic!("boom") } });
+    /// }))
+    /// .unwrap_err();
+    /// assert_eq!(err.len(), 2);
+    /// let errors: Vec<String> = err.errors().map(|e| e.to_string()).collect();
+    /// assert_eq!(errors, ["bad input"]); // the panic is left out
+    /// ```
     pub fn errors(&self) -> impl Iterator<Item = &(dyn Error + Send + Sync + 'static)> {
         self.failures.iter().filter_map(Failure::error)
     }
 
     /// The panics, first one first.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.builder().grace(Duration::from_secs(1)).spawn(async {
+    ///         eddy::task::cancel_requested().await;
+    ///         Err::<(), _>("bad input")
+    ///     });
+    ///     tg.spawn(async { if true { panic!("boom") } });
+    /// }))
+    /// .unwrap_err();
+    /// let panics: Vec<_> = err.panics().map(|p| p.message()).collect();
+    /// assert_eq!(panics, [Some("boom")]); // the error is left out
+    /// ```
     pub fn panics(&self) -> impl Iterator<Item = &CaughtPanic> {
         self.failures.iter().filter_map(Failure::panic)
     }
 
     /// The first error of type `E`.
+    ///
+    /// ```
+    /// use std::io;
+    ///
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.spawn(async { Err::<(), _>(io::Error::new(io::ErrorKind::NotFound, "no config")) });
+    /// }))
+    /// .unwrap_err();
+    /// assert_eq!(err.find::<io::Error>().unwrap().kind(), io::ErrorKind::NotFound);
+    /// assert!(err.find::<std::fmt::Error>().is_none());
+    /// ```
     pub fn find<E: Error + 'static>(&self) -> Option<&E> {
         self.errors().find_map(|e| e.downcast_ref::<E>())
     }
 
     /// `true` if some child failed with an error of type `E`.
+    ///
+    /// ```
+    /// use std::io;
+    ///
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.spawn(async { Err::<(), _>(io::Error::other("disk full")) });
+    /// }))
+    /// .unwrap_err();
+    /// assert!(err.contains::<io::Error>());
+    /// assert!(!err.contains::<std::fmt::Error>());
+    /// ```
     pub fn contains<E: Error + 'static>(&self) -> bool {
         self.find::<E>().is_some()
     }
@@ -308,6 +538,23 @@ impl GroupError {
 
     /// Keeps the failures for which `keep` is true, like
     /// `ExceptionGroup.subgroup`; `None` if none remain.
+    ///
+    /// ```
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     let grace = std::time::Duration::from_secs(1);
+    ///     tg.builder().name("db").grace(grace).spawn(async {
+    ///         eddy::task::cancel_requested().await;
+    ///         Err::<(), _>("timeout")
+    ///     });
+    ///     tg.builder().name("cache").spawn(async { Err::<(), _>("miss") });
+    /// }))
+    /// .unwrap_err();
+    /// assert_eq!(err.len(), 2);
+    /// let db = err.subgroup(|f| f.name() == Some("db")).unwrap();
+    /// assert_eq!(db.len(), 1);
+    /// assert_eq!(db.failures()[0].error().unwrap().to_string(), "timeout");
+    /// assert!(db.subgroup(|f| f.name() == Some("web")).is_none());
+    /// ```
     pub fn subgroup(self, mut keep: impl FnMut(&Failure) -> bool) -> Option<GroupError> {
         let failures: Vec<Failure> = self.failures.into_iter().filter(|f| keep(f)).collect();
         (!failures.is_empty()).then_some(GroupError { failures })
@@ -319,6 +566,25 @@ impl GroupError {
     /// # Panics
     ///
     /// With the first child's panic payload, when one panicked.
+    ///
+    /// ```
+    /// use std::panic::{AssertUnwindSafe, catch_unwind};
+    ///
+    /// // No child panicked: the error comes back unchanged.
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.spawn(async { Err::<(), _>("boom") });
+    /// }))
+    /// .unwrap_err();
+    /// assert_eq!(err.resume_panic().len(), 1);
+    ///
+    /// // A child panicked: its panic continues here.
+    /// let err = eddy::run(eddy::task_group(|tg| async move {
+    ///     tg.spawn(async { if true { panic!("boom") } });
+    /// }))
+    /// .unwrap_err();
+    /// let payload = catch_unwind(AssertUnwindSafe(|| err.resume_panic())).unwrap_err();
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    /// ```
     pub fn resume_panic(self) -> GroupError {
         let mut failures = self.failures;
         if let Some(i) = failures.iter().position(|f| f.panic().is_some()) {

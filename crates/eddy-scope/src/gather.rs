@@ -279,6 +279,11 @@ macro_rules! try_gather {
 }
 
 /// Future returned by [`gather_all`].
+///
+/// ```
+/// let all: eddy_scope::GatherAll<_> = eddy_scope::gather_all((1..=3).map(|i| async move { i * 10 }));
+/// assert_eq!(eddy::run(all), [10, 20, 30]);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct GatherAll<F: Future> {
     set: FutureSet<F>,
@@ -357,6 +362,13 @@ impl<F: Future> fmt::Debug for GatherAll<F> {
 }
 
 /// Future returned by [`try_gather_all`].
+///
+/// ```
+/// let all: eddy_scope::TryGatherAll<_, _> = eddy_scope::try_gather_all(
+///     (1..=3).map(|i| async move { if i == 2 { Err("two failed") } else { Ok(i) } }),
+/// );
+/// assert_eq!(eddy::run(all), Err("two failed"));
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct TryGatherAll<F, T> {
     set: FutureSet<F>,
@@ -433,6 +445,15 @@ impl<F, T> fmt::Debug for TryGatherAll<F, T> {
 }
 
 /// Future returned by [`gather_settled`].
+///
+/// ```
+/// let all: eddy_scope::GatherSettled<_> = eddy_scope::gather_settled(
+///     [0, 1].map(|i| async move { if i == 1 { panic!("boom") } i }),
+/// );
+/// let out = eddy::run(all);
+/// assert_eq!(*out[0].as_ref().unwrap(), 0);
+/// assert_eq!(out[1].as_ref().err().unwrap().message(), Some("boom"));
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct GatherSettled<F: Future> {
     set: FutureSet<F>,

@@ -14,6 +14,17 @@ use crate::set::lock;
 
 /// The generator's side of an [`async_gen`]: [`yield_`](Yielder::yield_)
 /// hands an item to the consumer and suspends until it asks for the next.
+///
+/// ```
+/// use futures_lite::StreamExt;
+///
+/// let countdown = eddy_scope::async_gen(|y: eddy_scope::Yielder<u32>| async move {
+///     for i in (1..=3).rev() {
+///         y.yield_(i).await;
+///     }
+/// });
+/// assert_eq!(eddy::run(countdown.collect::<Vec<_>>()), [3, 2, 1]);
+/// ```
 pub struct Yielder<T> {
     slot: Arc<Mutex<Option<T>>>,
 }
@@ -22,6 +33,18 @@ impl<T> Yielder<T> {
     /// Yields `item` (Python's `yield item` in an `async def`). Await it
     /// directly in the generator's body: the generator resumes when the
     /// consumer asks for the next item.
+    ///
+    /// ```
+    /// use futures_lite::StreamExt;
+    ///
+    /// let squares = eddy_scope::async_gen(|y| async move {
+    ///     for i in 1..=3u32 {
+    ///         y.yield_(i * i).await;
+    ///     }
+    /// });
+    /// let all: Vec<u32> = eddy::run(squares.collect());
+    /// assert_eq!(all, [1, 4, 9]);
+    /// ```
     pub fn yield_(&self, item: T) -> YieldItem<'_, T> {
         YieldItem {
             yielder: self,
@@ -37,6 +60,16 @@ impl<T> fmt::Debug for Yielder<T> {
 }
 
 /// Future returned by [`Yielder::yield_`].
+///
+/// ```
+/// use futures_lite::StreamExt;
+///
+/// let greetings = eddy_scope::async_gen(|y| async move {
+///     let item: eddy_scope::YieldItem<'_, &str> = y.yield_("hello");
+///     item.await; // resumes when the consumer asks for the next item
+/// });
+/// assert_eq!(eddy::run(greetings.collect::<Vec<_>>()), ["hello"]);
+/// ```
 #[must_use = "a yield does nothing unless awaited"]
 pub struct YieldItem<'a, T> {
     yielder: &'a Yielder<T>,
@@ -67,6 +100,20 @@ impl<T> Future for YieldItem<'_, T> {
 
 pin_project! {
     /// The [`Stream`] made by [`async_gen`].
+    ///
+    /// ```
+    /// use futures_lite::StreamExt;
+    ///
+    /// eddy::run(async {
+    ///     let mut evens = std::pin::pin!(eddy_scope::async_gen(|y| async move {
+    ///         for i in 0..3u8 { y.yield_(i * 2).await; }
+    ///     }));
+    ///     assert_eq!(evens.next().await, Some(0));
+    ///     assert_eq!(evens.next().await, Some(2));
+    ///     assert_eq!(evens.next().await, Some(4));
+    ///     assert_eq!(evens.next().await, None);
+    /// });
+    /// ```
     #[must_use = "streams do nothing unless polled"]
     pub struct AsyncGen<T, Fut> {
         #[pin]
@@ -195,6 +242,17 @@ where
 
 pin_project! {
     /// The [`Stream`] made by [`try_async_gen`].
+    ///
+    /// ```
+    /// use futures_lite::StreamExt;
+    ///
+    /// let lines = eddy_scope::try_async_gen(|y| async move {
+    ///     y.yield_("first line").await;
+    ///     Err::<(), _>("connection reset")
+    /// });
+    /// let all: Vec<Result<&str, &str>> = eddy::run(lines.collect());
+    /// assert_eq!(all, [Ok("first line"), Err("connection reset")]);
+    /// ```
     #[must_use = "streams do nothing unless polled"]
     pub struct TryAsyncGen<T, E, Fut> {
         #[pin]

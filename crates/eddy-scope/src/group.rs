@@ -20,6 +20,20 @@ use crate::set::lock;
 use crate::timeout::deadline_after;
 
 /// Why a child's handle gives no value.
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// use eddy_scope::ChildError;
+///
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let failed = tg.spawn(async { Err::<(), _>("boom") });
+/// let cancelled = tg.spawn(std::future::pending::<()>());
+/// assert!(tg.join().await.is_err()); // the error itself is in the GroupError
+/// assert_eq!(failed.await, Err(ChildError::Failed));
+/// assert_eq!(cancelled.await, Err(ChildError::Cancelled));
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChildError {
     /// The child was cancelled (by the group, by its handle, or because it
@@ -47,6 +61,20 @@ impl fmt::Display for ChildError {
 impl std::error::Error for ChildError {}
 
 /// Why a child could not be spawned.
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// use eddy_scope::GroupSpawnError;
+///
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let handle = tg.handle();
+/// tg.join().await.unwrap();
+/// let e = handle.try_spawn(async {}).unwrap_err();
+/// assert_eq!(e, GroupSpawnError::Closed);
+/// assert_eq!(e.to_string(), "the task group has finished and accepts no new tasks");
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GroupSpawnError {
     /// The group has been joined (all children finished) or dropped: like
@@ -226,6 +254,18 @@ pub struct TaskGroup {
 /// A handle does not keep the group's children alive: when the group is
 /// joined or dropped, spawning through the handle fails with
 /// [`GroupSpawnError::Closed`].
+///
+/// ```
+/// let total = eddy::run(eddy::task_group(|tg: eddy_scope::TaskGroupHandle| async move {
+///     let inner = tg.clone();
+///     let parent = tg.spawn(async move {
+///         let sibling = inner.spawn(async { Ok::<_, String>(20) }); // spawned by a child
+///         Ok::<_, eddy_scope::ChildError>(sibling.await? + 1)
+///     });
+///     parent.await
+/// }));
+/// assert_eq!(total.unwrap(), Some(21));
+/// ```
 #[derive(Clone)]
 pub struct TaskGroupHandle {
     shared: Arc<Shared>,
@@ -315,6 +355,19 @@ impl TaskGroup {
     ///
     /// Dropping the future drops the group, which cancels every child still
     /// running (without grace).
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner.clone());
+    /// tg.spawn(async { Ok::<_, String>(1) });
+    /// tg.join().await.unwrap(); // every child succeeded
+    ///
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// tg.spawn(async { Err::<(), _>("boom") });
+    /// assert_eq!(tg.join().await.unwrap_err().len(), 1);
+    /// # });
+    /// ```
     pub fn join(self) -> Join {
         Join {
             group: self,
@@ -464,16 +517,52 @@ impl TaskGroupHandle {
 
     /// `true` once the group is cancelling its children (after a failure or
     /// [`cancel`](Self::cancel)).
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// tg.spawn(std::future::pending::<()>());
+    /// assert!(!tg.is_cancelling());
+    /// tg.cancel();
+    /// assert!(tg.is_cancelling());
+    /// tg.join().await.unwrap();
+    /// # });
+    /// ```
     pub fn is_cancelling(&self) -> bool {
         lock(&self.shared.state).cancel.is_some()
     }
 
     /// Number of children still running.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// tg.spawn(std::future::pending::<()>());
+    /// tg.spawn(std::future::pending::<()>());
+    /// assert_eq!(tg.len(), 2);
+    /// tg.cancel();
+    /// tg.join().await.unwrap();
+    /// # });
+    /// ```
     pub fn len(&self) -> usize {
         lock(&self.shared.state).children.len()
     }
 
     /// `true` when no child is running.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// assert!(tg.is_empty());
+    /// tg.spawn(std::future::pending::<()>());
+    /// assert!(!tg.is_empty());
+    /// tg.cancel();
+    /// tg.join().await.unwrap();
+    /// # });
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -541,6 +630,19 @@ impl fmt::Debug for TaskGroupHandle {
 }
 
 /// Options for one child of a task group; see [`TaskGroupHandle::builder`].
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// use std::time::Duration;
+///
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let builder: eddy_scope::ChildBuilder<'_> = tg.builder().name("flusher");
+/// let t = builder.grace(Duration::from_millis(50)).spawn(async {});
+/// assert_eq!(t.name(), Some("flusher"));
+/// tg.join().await.unwrap();
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct ChildBuilder<'a> {
     group: &'a TaskGroupHandle,
@@ -551,6 +653,17 @@ pub struct ChildBuilder<'a> {
 impl ChildBuilder<'_> {
     /// Names the child: the name is the task's name in the executor and in
     /// failures.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let t = tg.builder().name("worker-1").spawn(async { Err::<(), _>("boom") });
+    /// assert_eq!(t.name(), Some("worker-1"));
+    /// let err = tg.join().await.unwrap_err();
+    /// assert_eq!(err.failures()[0].name(), Some("worker-1")); // also in failures
+    /// # });
+    /// ```
     pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
         self.meta = self.meta.with_name(name);
         self
@@ -558,6 +671,22 @@ impl ChildBuilder<'_> {
 
     /// How long the child may take to finish after it is asked to (see
     /// [`TaskGroup`]'s docs); overrides the group's default.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let child = tg.builder().grace(Duration::from_secs(1)).spawn(async {
+    ///     eddy::task::cancel_requested().await;
+    ///     eddy::yield_now().await; // awaited cleanup
+    ///     Ok::<_, String>("flushed")
+    /// });
+    /// tg.cancel();
+    /// tg.join().await.unwrap();
+    /// assert_eq!(child.await, Ok("flushed"));
+    /// # });
+    /// ```
     pub fn grace(mut self, grace: Duration) -> Self {
         self.grace = Some(grace);
         self
@@ -568,6 +697,16 @@ impl ChildBuilder<'_> {
     /// # Panics
     ///
     /// As [`TaskGroupHandle::spawn`].
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let t = tg.builder().name("answer").spawn(async { Ok::<_, String>(42) });
+    /// tg.join().await.unwrap();
+    /// assert_eq!(t.await, Ok(42));
+    /// # });
+    /// ```
     pub fn spawn<F>(self, future: F) -> GroupTask<<F::Output as ChildOutput>::Ok>
     where
         F: Future + Send + 'static,
@@ -585,6 +724,19 @@ impl ChildBuilder<'_> {
     /// # Errors
     ///
     /// As [`TaskGroupHandle::try_spawn`].
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let h = tg.handle();
+    /// let t = h.builder().name("early").try_spawn(async {}).unwrap();
+    /// tg.join().await.unwrap();
+    /// assert_eq!(t.await, Ok(()));
+    /// let late = h.builder().name("late").try_spawn(async {});
+    /// assert_eq!(late.unwrap_err(), eddy_scope::GroupSpawnError::Closed);
+    /// # });
+    /// ```
     pub fn try_spawn<F>(
         self,
         future: F,
@@ -795,6 +947,16 @@ impl<T> Drop for Guard<T> {
 ///
 /// Awaiting a handle again after it returned gives
 /// `Err(ChildError::AlreadyTaken)`.
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let t: eddy_scope::GroupTask<u32> = tg.spawn(async { Ok::<_, String>(7) });
+/// tg.join().await.unwrap();
+/// assert_eq!(t.await, Ok(7));
+/// # });
+/// ```
 pub struct GroupTask<T> {
     rx: oneshot::Receiver<Result<T, ChildError>>,
     id: Option<TaskId>,
@@ -821,11 +983,35 @@ impl<T> GroupTask<T> {
     }
 
     /// The child's name, if it was given one.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let named = tg.builder().name("fetch").spawn(async {});
+    /// let unnamed = tg.spawn(async {});
+    /// assert_eq!(named.name(), Some("fetch"));
+    /// assert_eq!(unnamed.name(), None);
+    /// tg.join().await.unwrap();
+    /// # });
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
 
     /// `true` once the child has finished.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let t = tg.spawn(std::future::pending::<()>());
+    /// assert!(!t.is_finished());
+    /// t.cancel();
+    /// tg.join().await.unwrap();
+    /// assert!(t.is_finished());
+    /// # });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.rx.is_finished()
     }
@@ -850,6 +1036,20 @@ impl<T> GroupTask<T> {
 
     /// Asks this child to finish (graceful cancellation); see
     /// [`TaskGroup`]'s docs.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let t = tg.spawn(async {
+    ///     eddy::task::cancel_requested().await;
+    ///     Ok::<_, String>("stopped cleanly")
+    /// });
+    /// t.request_cancel();
+    /// tg.join().await.unwrap();
+    /// assert_eq!(t.await, Ok("stopped cleanly"));
+    /// # });
+    /// ```
     pub fn request_cancel(&self) {
         self.with_child(|c| {
             if !c.requested {
@@ -893,6 +1093,16 @@ impl<T> fmt::Debug for GroupTask<T> {
 }
 
 /// Future returned by [`TaskGroup::join`].
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// tg.spawn(async { eddy::yield_now().await });
+/// let join: eddy_scope::Join = tg.join();
+/// assert!(join.await.is_ok());
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Join {
     group: TaskGroup,
@@ -1109,12 +1319,37 @@ where
 /// The sending half given to a child started with
 /// [`TaskGroupHandle::start`]: call [`send`](Ready::send) when set up.
 /// Dropping it unsent makes `start` fail with [`StartError::Exited`].
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// use eddy_scope::{Ready, StartError};
+///
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let up = tg.start(|ready: Ready<u16>| async move { ready.send(8080) }).await;
+/// assert_eq!(up, Ok(8080));
+/// // Dropped without sending: the start fails.
+/// let gave_up = tg.start(|ready: Ready<u16>| async move { drop(ready) }).await;
+/// assert_eq!(gave_up, Err(StartError::Exited));
+/// tg.join().await.unwrap();
+/// # });
+/// ```
 pub struct Ready<V> {
     tx: oneshot::Sender<V>,
 }
 
 impl<V> Ready<V> {
     /// Signals readiness with `value`; `start` returns it.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// let tg = eddy_scope::TaskGroup::new_in(spawner);
+    /// let addr = tg.start(|ready| async move { ready.send("127.0.0.1:8080") }).await;
+    /// assert_eq!(addr.unwrap(), "127.0.0.1:8080");
+    /// tg.join().await.unwrap();
+    /// # });
+    /// ```
     pub fn send(self, value: V) {
         self.tx.send(value);
     }
@@ -1127,6 +1362,21 @@ impl<V> fmt::Debug for Ready<V> {
 }
 
 /// Why [`TaskGroupHandle::start`] did not get a ready signal.
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// use eddy_scope::{GroupSpawnError, Ready, StartError};
+///
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let handle = tg.handle();
+/// let exited = tg.start(|_ready: Ready<()>| async {}).await;
+/// assert_eq!(exited, Err(StartError::Exited));
+/// tg.join().await.unwrap();
+/// let closed = handle.start(|_ready: Ready<()>| async {}).await;
+/// assert_eq!(closed, Err(StartError::Spawn(GroupSpawnError::Closed)));
+/// # });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StartError {
     /// The child could not be spawned.
@@ -1154,6 +1404,16 @@ impl std::error::Error for StartError {
 }
 
 /// Future returned by [`TaskGroupHandle::start`].
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let start: eddy_scope::Start<&str> = tg.start(|ready| async move { ready.send("listening") });
+/// assert_eq!(start.await, Ok("listening"));
+/// tg.join().await.unwrap();
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Start<V> {
     rx: oneshot::Receiver<V>,

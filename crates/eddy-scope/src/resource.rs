@@ -54,6 +54,27 @@ impl<R: Send + 'static> Resource<R> {
     /// Wraps `value`; `release` is what `__aexit__` would do. If the
     /// resource is dropped unreleased, `release` runs as a task on
     /// `spawner`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    ///
+    /// eddy::run(async {
+    ///     let spawner: Arc<dyn eddy_core::Spawn> = Arc::new(eddy::Handle::current().executor().clone());
+    ///     let released = Arc::new(AtomicBool::new(false));
+    ///     let flag = released.clone();
+    ///     let res = eddy_scope::Resource::new_in(spawner, 5, move |_v| async move {
+    ///         flag.store(true, Ordering::SeqCst);
+    ///     });
+    ///     assert_eq!(*res, 5);
+    ///     drop(res); // unreleased: the release runs as its own task
+    ///     for _ in 0..100 {
+    ///         if released.load(Ordering::SeqCst) { break; }
+    ///         eddy::yield_now().await;
+    ///     }
+    ///     assert!(released.load(Ordering::SeqCst));
+    /// });
+    /// ```
     pub fn new_in<F, Fut>(spawner: Arc<dyn Spawn>, value: R, release: F) -> Resource<R>
     where
         F: FnOnce(R) -> Fut + Send + 'static,
@@ -72,6 +93,23 @@ impl<R: Send + 'static> Resource<R> {
     ///
     /// If this future is dropped mid-release, the release's own future is
     /// dropped with it (its destructors run); it is not restarted.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// eddy::run(async {
+    ///     let spawner: Arc<dyn eddy_core::Spawn> = Arc::new(eddy::Handle::current().executor().clone());
+    ///     let log = Arc::new(Mutex::new(Vec::new()));
+    ///     let l = log.clone();
+    ///     let mut res = eddy_scope::Resource::new_in(spawner, vec![1, 2], move |v| async move {
+    ///         eddy::yield_now().await;
+    ///         l.lock().unwrap().push(v.len());
+    ///     });
+    ///     res.push(3);
+    ///     res.release().await; // finished when this returns
+    ///     assert_eq!(*log.lock().unwrap(), [3]);
+    /// });
+    /// ```
     pub async fn release(mut self) {
         if let (Some(v), Some(rel)) = (self.value.take(), self.release.take()) {
             rel(v).await;

@@ -42,6 +42,14 @@ impl<F: Future> Future for Carry<F> {
 
 /// A task started by [`shield_in`]: awaiting it gives the output, dropping
 /// it (or the future awaiting it) leaves the task running.
+///
+/// ```
+/// eddy::run(async {
+///     let spawner = eddy::Handle::current().executor().clone();
+///     let task: eddy_scope::Shielded<i32> = eddy_scope::shield_in(&spawner, async { 5 }).unwrap();
+///     assert_eq!(task.await.unwrap(), 5);
+/// });
+/// ```
 pub struct Shielded<T> {
     task: DynTask,
     rx: oneshot::Receiver<Result<T, Panic>>,
@@ -96,17 +104,48 @@ where
 
 impl<T> Shielded<T> {
     /// The shielded task's id.
+    ///
+    /// ```
+    /// eddy::run(async {
+    ///     let spawner = eddy::Handle::current().executor().clone();
+    ///     let task = eddy_scope::shield_in(&spawner, async { eddy::task::current_task_id() }).unwrap();
+    ///     let id = task.id();
+    ///     assert_eq!(task.await.unwrap(), Some(id));
+    /// });
+    /// ```
     pub fn id(&self) -> TaskId {
         self.task.id()
     }
 
     /// `true` once the task has finished.
+    ///
+    /// ```
+    /// eddy::run(async {
+    ///     let spawner = eddy::Handle::current().executor().clone();
+    ///     let task = eddy_scope::shield_in(&spawner, async { 1 + 1 }).unwrap();
+    ///     for _ in 0..100 {
+    ///         if task.is_finished() { break; }
+    ///         eddy::yield_now().await;
+    ///     }
+    ///     assert!(task.is_finished());
+    ///     assert_eq!(task.await.unwrap(), 2);
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.task.is_finished()
     }
 
     /// Cancels the shielded task explicitly (the shield protects it only
     /// from its awaiter going away).
+    ///
+    /// ```
+    /// eddy::run(async {
+    ///     let spawner = eddy::Handle::current().executor().clone();
+    ///     let mut task = eddy_scope::shield_in(&spawner, std::future::pending::<()>()).unwrap();
+    ///     task.cancel();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn cancel(&mut self) {
         self.task.cancel();
     }

@@ -23,6 +23,16 @@ pub struct Elapsed(());
 
 impl Elapsed {
     /// An `Elapsed` error; for code that forwards timeouts of its own.
+    ///
+    /// ```
+    /// use eddy_scope::Elapsed;
+    ///
+    /// fn check(budget_left: u32) -> Result<(), Elapsed> {
+    ///     if budget_left == 0 { Err(Elapsed::new()) } else { Ok(()) }
+    /// }
+    /// assert_eq!(check(0), Err(Elapsed::default()));
+    /// assert!(check(1).is_ok());
+    /// ```
     pub fn new() -> Elapsed {
         Elapsed(())
     }
@@ -60,6 +70,16 @@ pin_project! {
     /// unregisters the timer. When the deadline fires, the inner future is
     /// dropped at once, before `Err(Elapsed)` is returned: whatever it was
     /// awaiting has been cancelled by then.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// eddy::run(async {
+    ///     let fast: eddy_scope::Timeout<_> = eddy_scope::timeout(Duration::from_secs(1), async { 3 });
+    ///     assert_eq!(fast.await, Ok(3));
+    ///     let slow = eddy_scope::timeout(Duration::from_millis(1), std::future::pending::<()>());
+    ///     assert_eq!(slow.await, Err(eddy_scope::Elapsed::new()));
+    /// });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Timeout<F> {
         #[pin]
@@ -148,6 +168,17 @@ impl<F> Timeout<F> {
     }
 
     /// The inner future, by reference.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// eddy::run(async {
+    ///     let inner = eddy::sleep(Duration::from_millis(1));
+    ///     let wake_at = inner.deadline();
+    ///     let t = eddy_scope::timeout(Duration::from_secs(1), inner);
+    ///     assert_eq!(t.get_ref().deadline(), wake_at);
+    ///     assert!(t.await.is_ok());
+    /// });
+    /// ```
     pub fn get_ref(&self) -> &F {
         &self.future
     }

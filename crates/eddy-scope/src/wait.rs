@@ -15,6 +15,23 @@ use crate::set::FutureSet;
 use crate::timeout::deadline_after;
 
 /// When [`wait`] returns (asyncio's `return_when`).
+///
+/// ```
+/// use eddy_scope::{WaitMode, wait};
+///
+/// async fn job(finishes: bool, v: u32) -> Result<u32, String> {
+///     if !finishes {
+///         std::future::pending::<()>().await;
+///     }
+///     Ok(v)
+/// }
+/// eddy::run(async {
+///     let jobs = [Box::pin(job(false, 1)), Box::pin(job(true, 2))];
+///     let w = wait(jobs, WaitMode::FirstCompleted, None).await;
+///     assert_eq!(w.done, [(1, Ok(2))]);
+///     assert_eq!(w.pending.len(), 1);
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WaitMode {
     /// As soon as any input completes (`FIRST_COMPLETED`).
@@ -28,6 +45,24 @@ pub enum WaitMode {
 
 /// What [`wait`] returns: the completed inputs with their outputs, and the
 /// inputs still running, each with its position in the input.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy_scope::{WaitMode, Waited, wait};
+///
+/// async fn job(finishes: bool, v: u32) -> Result<u32, String> {
+///     if !finishes {
+///         std::future::pending::<()>().await;
+///     }
+///     Ok(v)
+/// }
+/// eddy::run(async {
+///     let jobs = [Box::pin(job(true, 1)), Box::pin(job(false, 2))];
+///     let w: Waited<_> = wait(jobs, WaitMode::AllCompleted, Some(Duration::from_millis(5))).await;
+///     assert_eq!(w.done, [(0, Ok(1))]); // the timeout passed first
+///     assert_eq!(w.pending.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [1]);
+/// });
+/// ```
 #[derive(Debug)]
 pub struct Waited<F: Future> {
     /// Completed inputs, in completion order: `(input index, output)`.
@@ -125,6 +160,19 @@ where
 }
 
 /// A [`Stream`] of outputs in completion order; see [`as_completed`].
+///
+/// ```
+/// use futures_lite::StreamExt;
+///
+/// async fn after_yields(n: u32) -> u32 {
+///     for _ in 0..n {
+///         eddy::yield_now().await;
+///     }
+///     n
+/// }
+/// let done: eddy_scope::AsCompleted<_> = eddy_scope::as_completed([3, 0, 1].map(after_yields));
+/// assert_eq!(eddy::run(done.collect::<Vec<_>>()), [0, 1, 3]);
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<F> {
     set: FutureSet<F>,
@@ -196,6 +244,16 @@ impl<F> fmt::Debug for AsCompleted<F> {
 }
 
 /// The output of [`select`]: which side finished first.
+///
+/// ```
+/// use eddy_scope::{Either, select};
+///
+/// eddy::run(async {
+///     assert_eq!(select(std::future::pending::<u8>(), async { "b" }).await, Either::Right("b"));
+///     // Both ready at once: the first wins.
+///     assert_eq!(select(async { 1 }, async { "b" }).await, Either::Left(1));
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Either<A, B> {
     /// The first future finished first.
@@ -206,6 +264,16 @@ pub enum Either<A, B> {
 
 pin_project! {
     /// Future returned by [`select`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eddy_scope::{Either, Select, select};
+    ///
+    /// eddy::run(async {
+    ///     let s: Select<_, _> = select(eddy::sleep(Duration::from_secs(10)), async { "quick" });
+    ///     assert_eq!(s.await, Either::Right("quick")); // the sleep is dropped
+    /// });
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     #[derive(Debug)]
     pub struct Select<A, B> {
