@@ -310,8 +310,19 @@ impl<T: AsFd> Async<T> {
         &self,
         dir: Direction,
         cx: &mut Context<'_>,
-        mut op: impl FnMut() -> io::Result<R>,
+        op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        self.poll_io_ticked(dir, cx, op).map_ok(|(r, _)| r)
+    }
+
+    /// [`Async::poll_io`], also returning the event tick sampled before the
+    /// operation that succeeded (for a clear that depends on its result).
+    fn poll_io_ticked<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<(R, u64)>> {
         loop {
             let tick = match self.poll_ready(dir, cx) {
                 Poll::Ready(Ok(tick)) => tick,
@@ -320,7 +331,7 @@ impl<T: AsFd> Async<T> {
             };
             match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.source.clear(dir, tick),
-                res => return Poll::Ready(res),
+                res => return Poll::Ready(res.map(|r| (r, tick))),
             }
         }
     }
@@ -570,26 +581,10 @@ impl<T: AsFd> Async<T> {
         &self,
         cx: &mut Context<'_>,
         want: usize,
-        mut op: impl FnMut() -> io::Result<usize>,
+        op: impl FnMut() -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        loop {
-            let tick = match self.poll_ready(Direction::Read, cx) {
-                Poll::Ready(Ok(tick)) => tick,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            };
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.source.clear(Direction::Read, tick)
-                }
-                res => {
-                    if let Ok(n) = res {
-                        self.after_read(n, want, tick);
-                    }
-                    return Poll::Ready(res);
-                }
-            }
-        }
+        self.poll_io_ticked(Direction::Read, cx, op)
+            .map_ok(|(n, tick)| self.after_read(n, want, tick))
     }
 
     /// As [`Async::poll_read_io`], with `&mut T`.
@@ -599,32 +594,18 @@ impl<T: AsFd> Async<T> {
         want: usize,
         op: &mut impl FnMut(&mut T) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        loop {
-            let tick = match self.poll_ready(Direction::Read, cx) {
-                Poll::Ready(Ok(tick)) => tick,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            };
-            match op(self.get_mut()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.source.clear(Direction::Read, tick)
-                }
-                res => {
-                    if let Ok(n) = res {
-                        self.after_read(n, want, tick);
-                    }
-                    return Poll::Ready(res);
-                }
-            }
-        }
+        self.poll_io_mut_ticked(Direction::Read, cx, op)
+            .map_ok(|(n, tick)| self.after_read(n, want, tick))
     }
 
-    /// A zero-byte read is an EOF, which stays readable; a full one says
-    /// nothing about what is left.
-    fn after_read(&self, n: usize, want: usize, tick: u64) {
+    /// Returns `n`, first clearing readability if the read emptied the
+    /// queue. A zero-byte read is an EOF, which stays readable; a full one
+    /// says nothing about what is left.
+    fn after_read(&self, n: usize, want: usize, tick: u64) -> usize {
         if self.short_read_clears && n > 0 && n < want {
             self.source.clear_drained(tick);
         }
+        n
     }
 
     fn poll_io_mut<R>(
@@ -633,6 +614,16 @@ impl<T: AsFd> Async<T> {
         cx: &mut Context<'_>,
         op: &mut impl FnMut(&mut T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        self.poll_io_mut_ticked(dir, cx, op).map_ok(|(r, _)| r)
+    }
+
+    /// [`Async::poll_io_ticked`] with `&mut T`.
+    fn poll_io_mut_ticked<R>(
+        &mut self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        op: &mut impl FnMut(&mut T) -> io::Result<R>,
+    ) -> Poll<io::Result<(R, u64)>> {
         loop {
             let tick = match self.poll_ready(dir, cx) {
                 Poll::Ready(Ok(tick)) => tick,
@@ -641,7 +632,7 @@ impl<T: AsFd> Async<T> {
             };
             match op(self.get_mut()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.source.clear(dir, tick),
-                res => return Poll::Ready(res),
+                res => return Poll::Ready(res.map(|r| (r, tick))),
             }
         }
     }
