@@ -194,66 +194,78 @@ fn step(name: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String
 /// Wall-clock limit for the doc-test step (compiling included).
 const DOC_TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(20 * 60);
 
+fn run(name: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
+    run_cargo(name, args, envs, None)
+}
+
 /// Like [`run`], but kills cargo and everything it started (its own process
 /// group) if it is still running after `limit`.
 fn run_limited(name: &str, args: &[&str], limit: std::time::Duration) -> Result<(), String> {
+    run_cargo(name, args, &[], Some(limit))
+}
+
+fn run_cargo(
+    name: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    limit: Option<std::time::Duration>,
+) -> Result<(), String> {
     use std::os::unix::process::CommandExt;
     step(name, || {
         let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        println!(
-            "    $ cargo {} (limit {} s)",
-            args.join(" "),
-            limit.as_secs()
-        );
-        let mut child = Command::new(cargo)
-            .args(args)
-            .current_dir(root())
-            .process_group(0)
+        match limit {
+            Some(l) => println!("    $ cargo {} (limit {} s)", args.join(" "), l.as_secs()),
+            None => println!("    $ cargo {}", args.join(" ")),
+        }
+        let mut cmd = Command::new(cargo);
+        cmd.args(args)
+            .envs(envs.iter().copied())
+            .current_dir(root());
+        if limit.is_some() {
+            // Its own group, so a kill reaches the test binaries it started.
+            // (Only then: a terminal's Ctrl-C goes to the foreground group.)
+            cmd.process_group(0);
+        }
+        let mut child = cmd
             .spawn()
             .map_err(|e| format!("could not run cargo: {e}"))?;
-        // xtask is not runtime code: a wall clock and a polling sleep are
-        // what a time limit needs.
-        #[allow(clippy::disallowed_methods)]
-        let start = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-                return if status.success() {
-                    Ok(())
-                } else {
-                    Err(format!("cargo exited with {status}"))
-                };
-            }
-            if start.elapsed() > limit {
-                let group = format!("-{}", child.id());
-                let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-                let _ = child.wait();
-                return Err(format!(
-                    "still running after {} s (a hung doc test?); killed",
-                    limit.as_secs()
-                ));
-            }
-            #[allow(clippy::disallowed_methods)]
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-    })
-}
-
-fn run(name: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
-    step(name, || {
-        let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        println!("    $ cargo {}", args.join(" "));
-        let status = Command::new(cargo)
-            .args(args)
-            .envs(envs.iter().copied())
-            .current_dir(root())
-            .status()
-            .map_err(|e| format!("could not run cargo: {e}"))?;
+        let status = match limit {
+            None => child.wait().map_err(|e| e.to_string())?,
+            Some(limit) => wait_at_most(&mut child, limit)?,
+        };
         if status.success() {
             Ok(())
         } else {
             Err(format!("cargo exited with {status}"))
         }
     })
+}
+
+/// Waits for `child`; after `limit`, kills its process group and fails.
+fn wait_at_most(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Result<std::process::ExitStatus, String> {
+    // xtask is not runtime code: a wall clock and a polling sleep are what a
+    // time limit needs.
+    #[allow(clippy::disallowed_methods)]
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(status);
+        }
+        if start.elapsed() > limit {
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            let _ = child.wait();
+            return Err(format!(
+                "still running after {} s (a hung doc test?); killed",
+                limit.as_secs()
+            ));
+        }
+        #[allow(clippy::disallowed_methods)]
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 /// Fails if a workspace crate depends on an eddy crate the layer rules forbid,

@@ -253,20 +253,7 @@ fn data_and_close_can_share_one_edge_with_eof_left_for_the_next_read() {
         close_peer();
         // Wait (without collecting any epoll event) until the close has
         // reached our socket, so data and close are both pending.
-        let mut fds = [rustix::event::PollFd::new(
-            &ours,
-            rustix::event::PollFlags::RDHUP,
-        )];
-        let bound = rustix::event::Timespec {
-            tv_sec: BOUND.as_secs() as i64,
-            tv_nsec: 0,
-        };
-        // poll(2) is level-triggered and consumes nothing from epoll.
-        rustix::event::poll(&mut fds, Some(&bound)).unwrap();
-        assert!(
-            fds[0].revents().contains(rustix::event::PollFlags::RDHUP),
-            "the close never arrived"
-        );
+        wait_for_rdhup(&ours);
         let events = collect(&poller, Some(BOUND));
         assert_eq!(events.len(), 1, "data and close come as one edge");
         assert!(events[0].readable);
@@ -340,6 +327,38 @@ fn a_short_read_does_not_hide_an_eof_from_the_same_edge() {
             "oneshot={oneshot}"
         );
     }
+}
+
+/// The next read reports the EOF at once: readiness was kept for it, and no
+/// further event is needed.
+fn assert_eof_without_event<T: std::os::fd::AsFd + Read>(a: &mut Async<T>, why: &str) {
+    let (_count, waker) = counting_waker();
+    let mut buf = [0u8; 64];
+    assert!(
+        matches!(
+            poll_once(pin!(a.read(&mut buf)), &waker),
+            Poll::Ready(Ok(0))
+        ),
+        "{why}"
+    );
+}
+
+/// Waits (bounded, consuming nothing from epoll) until the peer's close has
+/// reached `fd`.
+fn wait_for_rdhup(fd: impl std::os::fd::AsFd) {
+    let mut fds = [rustix::event::PollFd::new(
+        &fd,
+        rustix::event::PollFlags::RDHUP,
+    )];
+    let bound = rustix::event::Timespec {
+        tv_sec: BOUND.as_secs() as i64,
+        tv_nsec: 0,
+    };
+    rustix::event::poll(&mut fds, Some(&bound)).unwrap();
+    assert!(
+        fds[0].revents().contains(rustix::event::PollFlags::RDHUP),
+        "the close never arrived"
+    );
 }
 
 /// A Unix stream that counts the `read` calls made on it.
@@ -463,16 +482,14 @@ fn a_short_read_on_a_byte_stream_still_reports_an_eof_from_the_same_edge() {
             }
             reactor.park(Some(BOUND)).unwrap();
             assert_eq!(count.get(), 1, "oneshot={oneshot}");
+            // A short read of the 3 bytes, then the EOF from the same edge.
             assert!(matches!(
                 poll_once(pin!(a.read(&mut buf)), &waker),
                 Poll::Ready(Ok(3))
             ));
-            assert!(
-                matches!(
-                    poll_once(pin!(a.read(&mut buf)), &waker),
-                    Poll::Ready(Ok(0))
-                ),
-                "oneshot={oneshot} shutdown_only={shutdown_only}"
+            assert_eof_without_event(
+                &mut a,
+                &format!("oneshot={oneshot} shutdown_only={shutdown_only}"),
             );
         }
     }
@@ -526,24 +543,15 @@ fn an_exact_read_before_a_fin_keeps_readiness_for_the_eof() {
         b.write_all(b"abcd").unwrap();
         drop(b);
         // Let the FIN land, then collect data and close (one edge or two).
-        let mut fds = [rustix::event::PollFd::new(
-            &a,
-            rustix::event::PollFlags::RDHUP,
-        )];
-        rustix::event::poll(&mut fds, None).unwrap();
+        wait_for_rdhup(&a);
         reactor.park(Some(Duration::ZERO)).unwrap();
+        // An exact read of the 4 bytes: not short, so readiness stays.
         let mut frame = [0u8; 4];
         assert!(matches!(
             poll_once(pin!(a.read(&mut frame)), &waker),
             Poll::Ready(Ok(4))
         ));
-        assert!(
-            matches!(
-                poll_once(pin!(a.read(&mut frame)), &waker),
-                Poll::Ready(Ok(0))
-            ),
-            "oneshot={oneshot}"
-        );
+        assert_eof_without_event(&mut a, &format!("oneshot={oneshot}"));
     }
 }
 

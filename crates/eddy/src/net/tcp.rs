@@ -262,22 +262,18 @@ fn accept_nonblocking(
     Ok((stream, addr))
 }
 
-/// A TCP socket created non-blocking (`SOCK_NONBLOCK` where the platform
-/// has it, saving the mode-switch syscalls).
-fn nonblocking_tcp_socket(addr: &SocketAddr) -> io::Result<Socket> {
+/// A stream socket created non-blocking (`SOCK_NONBLOCK` where the
+/// platform has it, saving the mode-switch syscalls); shared by TCP and Unix
+/// connects.
+pub(crate) fn nonblocking_stream_socket(
+    domain: Domain,
+    protocol: Option<Protocol>,
+) -> io::Result<Socket> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    return Socket::new(
-        Domain::for_address(*addr),
-        Type::STREAM.nonblocking(),
-        Some(Protocol::TCP),
-    );
+    return Socket::new(domain, Type::STREAM.nonblocking(), protocol);
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
-        let socket = Socket::new(
-            Domain::for_address(*addr),
-            Type::STREAM,
-            Some(Protocol::TCP),
-        )?;
+        let socket = Socket::new(domain, Type::STREAM, protocol)?;
         socket.set_nonblocking(true)?;
         Ok(socket)
     }
@@ -401,7 +397,7 @@ impl TcpStream {
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let socket = nonblocking_tcp_socket(&addr)?;
+        let socket = nonblocking_stream_socket(Domain::for_address(addr), Some(Protocol::TCP))?;
         connect_started(socket.connect(&addr.into()))?;
         let stream = Async::new_nonblocking(std::net::TcpStream::from(socket))?.byte_stream();
         stream

@@ -12,9 +12,11 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::Stream;
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, SockAddr};
 
-use super::tcp::{accept_with_backoff, connect_started, finish_connect, stream_io};
+use super::tcp::{
+    accept_with_backoff, connect_started, finish_connect, nonblocking_stream_socket, stream_io,
+};
 use crate::Async;
 
 /// A Unix-domain stream socket listening for connections (asyncio's
@@ -236,14 +238,7 @@ impl UnixStream {
     /// ```
     pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let addr = SockAddr::unix(path)?;
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking(), None)?;
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        let socket = {
-            let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-            socket.set_nonblocking(true)?;
-            socket
-        };
+        let socket = nonblocking_stream_socket(Domain::UNIX, None)?;
         connect_started(socket.connect(&addr))?;
         let stream = Async::new_nonblocking(std::os::unix::net::UnixStream::from(
             std::os::fd::OwnedFd::from(socket),
