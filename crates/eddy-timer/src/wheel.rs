@@ -13,8 +13,14 @@
 //! the same 64^(L+1)-tick block as `elapsed` but in a later 64^L-tick block, so
 //! every entry in a lower level is due before every entry in a higher one.
 //! Entries whose deadline is at or before `elapsed` (inserted late, or found
-//! due while a slot is processed) sit in the FIFO `pending` list and are
-//! handed out by [`Wheel::fire_expired`].
+//! due while a slot is processed) sit in the `pending` list and are handed out
+//! by [`Wheel::fire_expired`].
+//!
+//! Every list (slots and `pending`) is FIFO: insert appends at the tail (one
+//! `tails` array beside `heads`, no per-timer cost), and processing a slot
+//! walks it front to back, re-filing relative to the slot's start. So timers
+//! with equal deadlines, which always share a list, fire in insertion order,
+//! as in asyncio and trio.
 
 use std::task::Waker;
 use std::time::Duration;
@@ -58,7 +64,9 @@ pub(crate) struct Wheel {
     /// Every slot whose range ends at or before `elapsed` has been processed.
     elapsed: u64,
     heads: [u32; LEVELS * SLOTS + 1],
-    pending_tail: u32,
+    /// Last entry of each list: every list is FIFO, so timers with equal
+    /// deadlines fire in the order they were inserted.
+    tails: [u32; LEVELS * SLOTS + 1],
     occupied: [u64; LEVELS],
 }
 
@@ -70,7 +78,7 @@ impl Wheel {
             len: 0,
             elapsed: 0,
             heads: [NIL; LEVELS * SLOTS + 1],
-            pending_tail: NIL,
+            tails: [NIL; LEVELS * SLOTS + 1],
             occupied: [0; LEVELS],
         }
     }
@@ -192,9 +200,8 @@ impl Wheel {
     }
 
     /// Hands out wakers of timers due at or before tick `now`, at most
-    /// `limit` of them, in deadline order (ties and timers that were found due
-    /// in the same coarse slot in insertion-ish order). Returns `true` if more
-    /// due timers remain.
+    /// `limit` of them, in deadline order, equal deadlines in insertion order.
+    /// Returns `true` if more due timers remain.
     pub(crate) fn fire_expired(&mut self, now: u64, out: &mut Vec<Waker>, limit: usize) -> bool {
         self.advance(now);
         let mut taken = 0;
@@ -212,8 +219,13 @@ impl Wheel {
         self.heads[PENDING as usize] != NIL
     }
 
-    /// Processes every slot whose deadline is at or before `now`, moving due
-    /// entries to `pending` and re-filing the others closer to the bottom.
+    /// Processes every slot whose deadline is at or before `now`, in deadline
+    /// order. Each slot's entries are re-filed relative to the slot's start:
+    /// those due exactly then are appended to `pending`, the others cascade to
+    /// a lower level (or, beyond the horizon, back to the top). Lists are FIFO
+    /// and re-filing walks a list front to back, so entries keep their
+    /// insertion order all the way down, and `pending` receives timers in
+    /// (deadline, insertion) order even when `now` jumps far ahead.
     fn advance(&mut self, now: u64) {
         while let Some((list, deadline)) = self.next_slot() {
             if deadline > now {
@@ -224,11 +236,7 @@ impl Wheel {
             while index != NIL {
                 let e = &self.entries[index as usize];
                 let next = e.next;
-                let target = if e.when <= now {
-                    PENDING
-                } else {
-                    self.list_for(e.when)
-                };
+                let target = self.list_for(e.when);
                 self.link(index, target);
                 index = next;
             }
@@ -288,40 +296,29 @@ impl Wheel {
 
     fn take_list(&mut self, list: u16) -> u32 {
         let head = std::mem::replace(&mut self.heads[list as usize], NIL);
-        if list == PENDING {
-            self.pending_tail = NIL;
-        } else {
+        self.tails[list as usize] = NIL;
+        if list != PENDING {
             self.occupied[list as usize / SLOTS] &= !(1 << (list as usize % SLOTS));
         }
         head
     }
 
+    /// Appends `index` to `list` (every list is FIFO).
     fn link(&mut self, index: u32, list: u16) {
-        if list == PENDING {
-            // FIFO, so due timers are woken in the order they became due.
-            let tail = self.pending_tail;
-            let e = &mut self.entries[index as usize];
-            e.list = list;
-            e.prev = tail;
-            e.next = NIL;
-            if tail == NIL {
-                self.heads[PENDING as usize] = index;
-            } else {
-                self.entries[tail as usize].next = index;
-            }
-            self.pending_tail = index;
-        } else {
-            let head = self.heads[list as usize];
-            let e = &mut self.entries[index as usize];
-            e.list = list;
-            e.prev = NIL;
-            e.next = head;
-            if head != NIL {
-                self.entries[head as usize].prev = index;
-            }
+        let tail = self.tails[list as usize];
+        let e = &mut self.entries[index as usize];
+        e.list = list;
+        e.prev = tail;
+        e.next = NIL;
+        if tail == NIL {
             self.heads[list as usize] = index;
-            self.occupied[list as usize / SLOTS] |= 1 << (list as usize % SLOTS);
+            if list != PENDING {
+                self.occupied[list as usize / SLOTS] |= 1 << (list as usize % SLOTS);
+            }
+        } else {
+            self.entries[tail as usize].next = index;
         }
+        self.tails[list as usize] = index;
     }
 
     fn unlink(&mut self, index: u32) {
@@ -335,10 +332,10 @@ impl Wheel {
         } else {
             self.entries[prev as usize].next = next;
         }
-        if next != NIL {
+        if next == NIL {
+            self.tails[list as usize] = prev;
+        } else {
             self.entries[next as usize].prev = prev;
-        } else if list == PENDING {
-            self.pending_tail = prev;
         }
     }
 
