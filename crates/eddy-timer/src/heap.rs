@@ -223,7 +223,7 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
         #[test]
         fn heap_matches_model(ops in crate::test_util::ops_strategy()) {
-            model_check::<HeapStore>(&ops)?;
+            model_check::<HeapStore>(&ops, false)?;
         }
     }
 }

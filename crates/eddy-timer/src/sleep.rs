@@ -12,15 +12,23 @@ use crate::wheel::Key;
 /// The deadline is fixed when `sleep` is called (now + `duration`), not when
 /// the future is first polled. Nothing is registered until the first poll.
 /// Deadlines round up to the timer's 1 ms resolution, so the sleep never ends
-/// early; `sleep(Duration::ZERO)` is ready at once.
+/// early.
+///
+/// Like `asyncio.sleep`, awaiting a sleep always suspends the task at least
+/// once: `sleep(Duration::ZERO)` is `asyncio.sleep(0)` (the first poll wakes
+/// the task and returns `Pending`, the second is ready, so every other ready
+/// task runs in between; [`yield_now`](https://docs.rs/eddy/latest/eddy/fn.yield_now.html)
+/// in the facade does the same). [`sleep_until`] with a past deadline
+/// suspends once the same way. [`Sleep::new_in`] and [`Sleep::reset`] are
+/// the low-level forms for timeouts and intervals: they are ready on the
+/// first poll when the deadline has passed.
 ///
 /// `sleep` reads the clock once, here. Its first poll does not read it again
 /// (that read was a quarter of the create/poll/drop cost): it compares the
 /// deadline with the time the timer driver last processed. So a `sleep(d)`
-/// first polled after its deadline is ready at once if the driver has
-/// already seen that time, and otherwise completes on the driver's next turn
-/// (which then does not block). [`sleep_until`] and [`Sleep::new_in`] read
-/// the clock on their first poll and are always ready at once when late.
+/// first polled after its deadline yields once if the driver has already
+/// seen that time, and otherwise completes on the driver's next turn (which
+/// then does not block).
 ///
 /// # Cancellation
 ///
@@ -65,7 +73,7 @@ pub fn sleep(duration: Duration) -> Sleep {
     // A duration too large to add is "never": park it at the far edge.
     let deadline = now.checked_add(duration).unwrap_or_else(|| far_future(now));
     let state = if duration.is_zero() {
-        State::Elapsed
+        State::Yield
     } else {
         State::Fresh
     };
@@ -78,8 +86,9 @@ pub fn sleep(duration: Duration) -> Sleep {
 
 /// Waits until `deadline` on the current runtime's clock.
 ///
-/// Like [`sleep`], but with an absolute deadline; a deadline at or before now
-/// is ready on the first poll, without registering.
+/// Like [`sleep`], but with an absolute deadline. A deadline at or before now
+/// suspends once (as `asyncio.sleep` with a zero or negative delay) and is
+/// ready on the next poll, without registering a timer.
 ///
 /// # Panics
 ///
@@ -101,12 +110,18 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// let clock = ManualClock::new();
 /// let (_driver, handle) = TimerDriver::new(NoPark, Arc::new(clock.clone()));
 /// let _guard = handle.enter();
-/// // Already past: ready immediately.
-/// futures_lite::future::block_on(sleep_until(clock.now()));
+/// // Already past: suspends once (the task is woken at once), then ready.
+/// let mut past = sleep_until(clock.now());
+/// assert!(futures_lite::future::block_on(futures_lite::future::poll_once(&mut past)).is_none());
+/// assert!(futures_lite::future::block_on(futures_lite::future::poll_once(&mut past)).is_some());
 /// ```
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new_owned(TimerHandle::current(), deadline)
+    Sleep {
+        handle: TimerHandle::current(),
+        deadline,
+        state: State::Until,
+    }
 }
 
 fn far_future(now: Instant) -> Instant {
@@ -150,13 +165,21 @@ pub struct Sleep {
 
 #[derive(Clone, Copy)]
 enum State {
-    /// Not registered with the store (never polled, or reset since).
+    /// Not registered with the store (never polled, or reset since); ready
+    /// at once when late (`Sleep::new_in`, `reset`).
     Idle,
+    /// Like `Idle`, but suspends once when late (`sleep_until`, as asyncio's
+    /// sleep always yields to the loop).
+    Until,
     /// Like `Idle`, but the deadline was computed from a clock read when the
     /// sleep was made (`sleep(d)`, d > 0), so the first poll skips a second
     /// read (about a quarter of the create/poll/drop cost) and tests the
-    /// deadline against the time the driver last processed instead.
+    /// deadline against the time the driver last processed instead. Suspends
+    /// once when late.
     Fresh,
+    /// Due, but not yet suspended: the next poll wakes the task and returns
+    /// `Pending` once (`sleep(Duration::ZERO)` is `asyncio.sleep(0)`).
+    Yield,
     Registered(Key),
     Elapsed,
 }
@@ -307,6 +330,11 @@ impl Future for Sleep {
         let shared = &this.handle.shared;
         match this.state {
             State::Elapsed => Poll::Ready(()),
+            State::Yield => {
+                this.state = State::Elapsed;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
             State::Registered(key) => {
                 if shared.lock().poll_entry(key, cx.waker()) {
                     Poll::Pending
@@ -317,11 +345,22 @@ impl Future for Sleep {
                     Poll::Ready(())
                 }
             }
-            State::Idle | State::Fresh => {
+            State::Idle | State::Until | State::Fresh => {
                 let fresh = matches!(this.state, State::Fresh);
+                let yields = !matches!(this.state, State::Idle);
+                // Late: ready at once, or (asyncio's rule for `sleep`)
+                // suspended once with an immediate wake-up.
+                let late = |cx: &mut Context<'_>| {
+                    if yields {
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    } else {
+                        Poll::Ready(())
+                    }
+                };
                 if !fresh && this.deadline <= shared.clock.now() {
                     this.state = State::Elapsed;
-                    return Poll::Ready(());
+                    return late(cx);
                 }
                 let tick = shared.tick_ceil(this.deadline);
                 let (key, unpark) = {
@@ -329,7 +368,7 @@ impl Future for Sleep {
                     if fresh && tick <= store.elapsed() {
                         drop(store);
                         this.state = State::Elapsed;
-                        return Poll::Ready(());
+                        return late(cx);
                     }
                     let key = store.insert(tick, cx.waker().clone());
                     (key, shared.needs_unpark(tick))
@@ -358,7 +397,8 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
-            State::Idle | State::Fresh => "idle",
+            State::Idle | State::Until | State::Fresh => "idle",
+            State::Yield => "yield",
             State::Registered(_) => "registered",
             State::Elapsed => "elapsed",
         };

@@ -187,12 +187,51 @@ pub(crate) fn ops_strategy() -> impl Strategy<Value = Vec<Op>> {
     proptest::collection::vec(op, 1..120)
 }
 
+/// Operations that pile timers onto a few equal deadlines (whole ms, at the
+/// wheel's level edges), so the order among equal deadlines is exercised,
+/// through cascades and clock jumps.
+pub(crate) fn fifo_ops_strategy() -> impl Strategy<Value = Vec<Op>> {
+    let offset = prop_oneof![
+        Just(0u64),
+        Just(1),
+        Just(2),
+        Just(63),
+        Just(64),
+        Just(65),
+        Just(4_096),
+        Just(4_097),
+        Just(262_144),
+    ]
+    .prop_map(|o| i128::from(o * MS));
+    let op = prop_oneof![
+        8 => offset.clone().prop_map(Op::Insert),
+        3 => any::<usize>().prop_map(Op::Cancel),
+        2 => (any::<usize>(), offset).prop_map(|(k, d)| Op::Reschedule(k, d)),
+        3 => (
+            prop_oneof![3 => 0..70u64, 1 => 0..300_000u64].prop_map(|ms| ms * MS),
+            prop_oneof![Just(usize::MAX), 1..4usize],
+        )
+            .prop_map(|(d, l)| Op::Advance(d, l)),
+    ];
+    proptest::collection::vec(op, 1..150)
+}
+
 /// Runs `ops` against store `S` and a `BTreeMap` model of `id -> deadline in
 /// nanoseconds`. The model rounds explicitly: a timer is due when its deadline
 /// rounded up to whole ms is at or before the time rounded down to whole ms.
-pub(crate) fn model_check<S: TestStore>(ops: &[Op]) -> Result<(), TestCaseError> {
+///
+/// With `fifo`, the order of wake-ups is checked too: by deadline tick, and
+/// for equal ticks by when the timer was last inserted or rescheduled
+/// (asyncio's and trio's first-in first-out rule), across batch limits. A
+/// timer set at or before the last processed tick counts as due at that tick:
+/// it joins the back of the already-due line.
+pub(crate) fn model_check<S: TestStore>(ops: &[Op], fifo: bool) -> Result<(), TestCaseError> {
     let mut store = S::new();
     let mut model: BTreeMap<u64, u128> = BTreeMap::new();
+    // id -> sequence number of its last insert or reschedule.
+    let mut seq: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+    let mut next_seq = 0u64;
+    let mut elapsed_tick = 0u64;
     let mut keys: Vec<(u64, S::Key)> = Vec::new();
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut now: u128 = 0;
@@ -206,6 +245,8 @@ pub(crate) fn model_check<S: TestStore>(ops: &[Op]) -> Result<(), TestCaseError>
                 let key = store.insert(tick(deadline), LogWaker::waker(id, &log));
                 keys.push((id, key));
                 model.insert(id, deadline);
+                seq.insert(id, (tick(deadline).max(elapsed_tick), next_seq));
+                next_seq += 1;
             }
             Op::Cancel(n) if !keys.is_empty() => {
                 let (id, key) = keys[n % keys.len()];
@@ -219,6 +260,8 @@ pub(crate) fn model_check<S: TestStore>(ops: &[Op]) -> Result<(), TestCaseError>
                 prop_assert_eq!(moved, model.contains_key(&id));
                 if moved {
                     model.insert(id, deadline);
+                    seq.insert(id, (tick(deadline).max(elapsed_tick), next_seq));
+                    next_seq += 1;
                 }
             }
             Op::Poll(n) if !keys.is_empty() => {
@@ -230,6 +273,7 @@ pub(crate) fn model_check<S: TestStore>(ops: &[Op]) -> Result<(), TestCaseError>
                 // Capped so nanosecond arithmetic stays in u64.
                 now = (now + u128::from(d)).min(u128::from(u64::MAX / 4));
                 let now_tick = floor_ticks(Duration::from_nanos(u64::try_from(now).unwrap()));
+                elapsed_tick = elapsed_tick.max(now_tick);
                 let mut out = Vec::new();
                 while store.fire_expired(now_tick, &mut out, limit) {
                     prop_assert!(limit != usize::MAX, "unlimited batch left work behind");
@@ -238,8 +282,7 @@ pub(crate) fn model_check<S: TestStore>(ops: &[Op]) -> Result<(), TestCaseError>
                     w.wake();
                 }
                 let mut fired = std::mem::take(&mut *log.lock().unwrap());
-                fired.sort_unstable();
-                let due: Vec<u64> = model
+                let mut due: Vec<u64> = model
                     .iter()
                     .filter(|&(_, &dl)| tick(dl) <= now_tick)
                     .map(|(&id, _)| id)
@@ -247,6 +290,13 @@ pub(crate) fn model_check<S: TestStore>(ops: &[Op]) -> Result<(), TestCaseError>
                 for id in &due {
                     // Rounding up means never early, on the unrounded clock too.
                     prop_assert!(model[id] <= now, "timer {} fired early", id);
+                }
+                if fifo {
+                    due.sort_by_key(|id| seq[id]);
+                } else {
+                    fired.sort_unstable();
+                }
+                for id in &due {
                     model.remove(id);
                 }
                 prop_assert_eq!(fired, due);

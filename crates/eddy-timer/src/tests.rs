@@ -168,25 +168,100 @@ fn reset_moves_deadline_both_ways() {
 }
 
 #[test]
+fn equal_deadlines_fire_in_creation_order() {
+    // asyncio and trio wake sleepers with equal deadlines first-in first-out,
+    // also when the timers sat in upper wheel levels and were cascaded down,
+    // and with cancellations in between.
+    for far in [ms(5), ms(64), ms(65), ms(4_097), Duration::from_secs(300)] {
+        let (mut driver, handle, clock, _) = manual();
+        let _g = handle.enter();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let at = clock.now() + far;
+        let mut sleeps: Vec<Option<Sleep>> = (0..12).map(|_| Some(sleep_until(at))).collect();
+        for (id, s) in sleeps.iter_mut().enumerate() {
+            let s = s.as_mut().unwrap();
+            assert!(poll(s, &LogWaker::waker(id as u64, &log)).is_pending());
+        }
+        // Cancel a few, including the first and the last.
+        for id in [0, 5, 11] {
+            sleeps[id] = None;
+        }
+        // A later timer at an earlier instant fires first; a later one at the
+        // same instant goes to the back of the line.
+        let mut early = sleep_until(at - ms(1));
+        assert!(poll(&mut early, &LogWaker::waker(100, &log)).is_pending());
+        let mut last = sleep_until(at);
+        assert!(poll(&mut last, &LogWaker::waker(101, &log)).is_pending());
+        // Step through time in uneven strides, so some timers are cascaded
+        // from upper levels on the way.
+        while clock.now() < at {
+            clock.advance(ms(37).min(at - clock.now()));
+            driver.park(None).unwrap();
+        }
+        let fired = std::mem::take(&mut *log.lock().unwrap());
+        assert_eq!(
+            fired,
+            [100, 1, 2, 3, 4, 6, 7, 8, 9, 10, 101],
+            "far = {far:?}"
+        );
+    }
+}
+
+#[test]
+fn equal_deadlines_fire_in_order_after_a_clock_jump() {
+    let (mut driver, handle, clock, _) = manual();
+    let _g = handle.enter();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let t0 = clock.now();
+    let offsets = [4_097, 1, 262_144, 63, 4_097, 64, 1, 65, 262_144, 63];
+    let mut sleeps: Vec<Sleep> = offsets.iter().map(|&o| sleep_until(t0 + ms(o))).collect();
+    for (id, s) in sleeps.iter_mut().enumerate() {
+        assert!(poll(s, &LogWaker::waker(id as u64, &log)).is_pending());
+    }
+    clock.advance(Duration::from_secs(1_000));
+    driver.park(None).unwrap();
+    let fired = std::mem::take(&mut *log.lock().unwrap());
+    let mut expected: Vec<u64> = (0..offsets.len() as u64).collect();
+    expected.sort_by_key(|&id| (offsets[id as usize], id));
+    assert_eq!(fired, expected);
+}
+
+#[test]
 fn zero_and_past_deadlines_are_ready_without_registering() {
     let (mut driver, handle, clock, park) = manual();
     let _g = handle.enter();
     clock.advance(ms(100));
-    assert!(poll(&mut sleep(Duration::ZERO), Waker::noop()).is_ready());
-    assert!(poll(&mut sleep_until(clock.now()), Waker::noop()).is_ready());
-    assert!(poll(&mut sleep_until(clock.now() - ms(50)), Waker::noop()).is_ready());
+    // `sleep(0)` and a past `sleep_until` suspend once (asyncio.sleep(0)):
+    // woken at once, ready on the next poll, no timer registered.
+    for mut s in [
+        sleep(Duration::ZERO),
+        sleep_until(clock.now()),
+        sleep_until(clock.now() - ms(50)),
+    ] {
+        let (waker, hits) = CountingWaker::create();
+        assert!(poll(&mut s, &waker).is_pending());
+        assert_eq!(hits.get(), 1, "woken before returning Pending");
+        assert_eq!(handle.timer_count(), 0);
+        assert!(poll(&mut s, &waker).is_ready());
+        assert!(poll(&mut s, &waker).is_ready(), "ready stays ready");
+        assert_eq!(hits.get(), 1);
+    }
+    // The low-level form used by timeouts is ready at once.
+    assert!(poll(&mut Sleep::new_in(&handle, clock.now()), Waker::noop()).is_ready());
     let mut s = Sleep::new_in(&handle, clock.now() + ms(1));
     clock.advance(ms(1));
     assert!(s.is_elapsed());
     assert!(poll(&mut s, Waker::noop()).is_ready());
     assert_eq!(handle.timer_count(), 0);
     // `sleep(d)` skips the clock read on its first poll: past the deadline it
-    // is ready at once if the driver has seen that time...
+    // yields once without registering if the driver has seen that time...
+    let (waker, hits) = CountingWaker::create();
     let mut s = sleep(ms(1));
     clock.advance(ms(2));
     driver.park(None).unwrap();
-    assert!(poll(&mut s, Waker::noop()).is_ready());
-    assert_eq!(handle.timer_count(), 0);
+    assert!(poll(&mut s, &waker).is_pending());
+    assert_eq!((hits.get(), handle.timer_count()), (1, 0));
+    assert!(poll(&mut s, &waker).is_ready());
     // ...and otherwise fires on the next driver turn, which does not block.
     let (waker, hits) = CountingWaker::create();
     let mut s = sleep(ms(1));

@@ -422,7 +422,12 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(192))]
         #[test]
         fn wheel_matches_model(ops in crate::test_util::ops_strategy()) {
-            model_check::<Wheel>(&ops)?;
+            model_check::<Wheel>(&ops, true)?;
+        }
+
+        #[test]
+        fn equal_deadlines_fire_fifo(ops in crate::test_util::fifo_ops_strategy()) {
+            model_check::<Wheel>(&ops, true)?;
         }
     }
 }
