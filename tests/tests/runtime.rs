@@ -487,3 +487,47 @@ fn bursts_into_a_large_read_buffer_all_arrive() {
         assert!(total > 1_000_000);
     }
 }
+
+#[test]
+fn sleepers_with_equal_deadlines_wake_in_creation_order() {
+    // asyncio and trio: equal deadlines fire first-in first-out. No seed: a
+    // seeded test runtime shuffles ready tasks on purpose; on the plain
+    // runtime (a FIFO run queue) wake order is run order.
+    let clock = ManualClock::new();
+    let rt = Builder::current_thread()
+        .manual_clock(clock.clone(), true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let at = eddy::Handle::current().timer().now() + Duration::from_secs(65);
+        let mut tasks = Vec::new();
+        for id in 0..6 {
+            let order = order.clone();
+            // Register in id order: each task's first poll sets its timer.
+            tasks.push(spawn(async move {
+                eddy::time::sleep_until(at).await;
+                order.lock().unwrap().push(id);
+            }));
+            yield_now().await;
+        }
+        tasks.remove(2).cancel();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), [0, 1, 3, 4, 5]);
+    });
+}
+
+#[test]
+fn sleep_zero_lets_other_ready_tasks_run() {
+    eddy::test::run(async {
+        let ran = Arc::new(AtomicBool::new(false));
+        let r = ran.clone();
+        let other = spawn(async move { r.store(true, Ordering::SeqCst) });
+        // Like `await asyncio.sleep(0)`: suspends once, the other task runs.
+        sleep(Duration::ZERO).await;
+        assert!(ran.load(Ordering::SeqCst));
+        other.await.unwrap();
+    });
+}
