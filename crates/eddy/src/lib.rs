@@ -82,7 +82,35 @@ pub use scope::{
 };
 
 pub use eddy_core::{JoinError, Panic, TaskId, TaskMeta};
+
 pub use eddy_executor::{Task, TaskBuilder, YieldNow, spawn, spawn_local, yield_now};
+/// Runs `async fn main` on an eddy runtime: `#[eddy::main]`,
+/// `#[eddy::main(flavor = "multi_thread", worker_threads = 4)]`, ... (the
+/// `macros` feature, on by default). See [`eddy_macros`] for every argument.
+///
+/// ```
+/// #[eddy::main]
+/// async fn main() {
+///     assert_eq!(eddy::spawn(async { 1 }).await.unwrap(), 1);
+/// }
+/// ```
+#[cfg(feature = "macros")]
+pub use eddy_macros::main;
+/// Runs an `async fn` test on eddy's test runtime (virtual time, seeded and
+/// replayable schedule, deadlocks fail the test): `#[eddy::test]`,
+/// `#[eddy::test(seed = 7)]`, `#[eddy::test(flavor = "multi_thread")]`, ...
+/// (the `macros` feature, on by default). See [`eddy_macros`] for every
+/// argument; the [`test`](mod@test) module is the runtime behind it.
+///
+/// ```
+/// #[eddy::test]
+/// async fn an_hour_passes_at_once() {
+///     eddy::sleep(std::time::Duration::from_secs(3600)).await;
+/// }
+/// # fn main() {}
+/// ```
+#[cfg(feature = "macros")]
+pub use eddy_macros::test;
 pub use eddy_reactor::Async;
 pub use eddy_timer::{
     Interval, MissedTickBehavior, Sleep, interval, interval_at, sleep, sleep_until,

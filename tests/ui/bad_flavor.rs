@@ -1,0 +1,2 @@
+#[eddy::main(flavor = "many_threads")]
+async fn main() {}

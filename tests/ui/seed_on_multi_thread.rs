@@ -1,0 +1,4 @@
+#[eddy::test(flavor = "multi_thread", seed = 1)]
+async fn replay() {}
+
+fn main() {}

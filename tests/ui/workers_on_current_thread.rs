@@ -1,0 +1,2 @@
+#[eddy::main(worker_threads = 2)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[eddy::main(debug = "yes")]
+async fn main() {}
