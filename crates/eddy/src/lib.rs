@@ -111,6 +111,13 @@ pub use eddy_macros::main;
 /// ```
 #[cfg(feature = "macros")]
 pub use eddy_macros::test;
+
+/// hyper 1.x on eddy (the `hyper` feature): [`hyper::HyperIo`] for any
+/// eddy stream, [`hyper::EddyExecutor`], [`hyper::EddyTimer`], and the
+/// [`hyper::serve`] accept loop with graceful shutdown. See the
+/// `eddy-hyper` crate docs and `docs/ecosystem.md`.
+#[cfg(feature = "hyper")]
+pub use eddy_hyper as hyper;
 pub use eddy_reactor::Async;
 pub use eddy_timer::{
     Interval, MissedTickBehavior, Sleep, interval, interval_at, sleep, sleep_until,
