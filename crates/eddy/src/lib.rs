@@ -118,6 +118,45 @@ pub use eddy_macros::test;
 /// `eddy-hyper` crate docs and `docs/ecosystem.md`.
 #[cfg(feature = "hyper")]
 pub use eddy_hyper as hyper;
+
+/// tokio-bound futures and I/O inside eddy (the `tokio-compat` feature).
+///
+/// A crate written against tokio (`tokio::net`, `tokio::time`, a client
+/// built on them) panics when polled outside a tokio runtime ("there is no
+/// reactor running"). Wrap such a future in [`Compat`](compat::Compat) (or
+/// call [`.compat()`](compat::CompatExt::compat)) and it runs inside
+/// `eddy::run` or any eddy task: while it is polled, a tokio runtime is
+/// entered, so its I/O and timers register with tokio's reactor and wake
+/// the eddy task through its ordinary waker. `Compat` also turns tokio's
+/// `AsyncRead`/`AsyncWrite` into `futures-io`'s and back, so a tokio stream
+/// can be used where eddy expects `futures-io`.
+///
+/// This is the [`async-compat`](https://docs.rs/async-compat) crate,
+/// re-exported. Cost: on first use it starts one tokio runtime on a
+/// background thread (a current-thread runtime with its own reactor and
+/// timer, about one thread and one epoll instance for the whole process),
+/// and each wake-up of a tokio resource crosses from that thread to eddy's
+/// (a cross-thread wake, ~µs). Use it for the tokio-bound part of a program
+/// (a database client, an SDK), not for hot loops that eddy's own `net` and
+/// `time` serve natively. Inside a tokio runtime it uses that one instead.
+///
+/// ```
+/// use eddy::compat::CompatExt;
+/// use std::time::Duration;
+///
+/// eddy::run(async {
+///     // tokio's own timer, inside eddy. Build tokio futures *inside* the
+///     // wrapped block: tokio's constructors (`sleep`, `TcpStream::connect`)
+///     // look for the runtime too.
+///     async { tokio::time::sleep(Duration::from_millis(1)).await }.compat().await;
+///     let v = eddy::spawn(async { tokio::task::yield_now().await; 5 }.compat()).await.unwrap();
+///     assert_eq!(v, 5);
+/// });
+/// ```
+#[cfg(feature = "tokio-compat")]
+pub mod compat {
+    pub use async_compat::{Compat, CompatExt};
+}
 pub use eddy_reactor::Async;
 pub use eddy_timer::{
     Interval, MissedTickBehavior, Sleep, interval, interval_at, sleep, sleep_until,
