@@ -102,14 +102,53 @@ pub fn env_debug() -> bool {
     std::env::var_os("EDDY_DEBUG").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// Where reports go when the user did not say: `log` or stderr.
+/// Where reports go when the user did not say: `tracing`, `log` or stderr.
 pub(crate) fn default_reporter() -> Reporter {
     Arc::new(|e: &DebugEvent| {
-        #[cfg(feature = "log")]
+        #[cfg(feature = "tracing")]
+        trace_event(e);
+        #[cfg(all(feature = "log", not(feature = "tracing")))]
         log::warn!(target: "eddy::debug", "{e}");
-        #[cfg(not(feature = "log"))]
+        #[cfg(not(any(feature = "log", feature = "tracing")))]
         eprintln!("eddy: {e}");
     })
+}
+
+/// A debug report as a `tracing` event: a warning (an error for a deadlock)
+/// with the report kind and, where one task is concerned, its id and name as
+/// fields, so subscribers can filter and index them.
+#[cfg(feature = "tracing")]
+fn trace_event(e: &DebugEvent) {
+    let task = match e {
+        DebugEvent::SlowPoll { task, .. }
+        | DebugEvent::Blocking { task, .. }
+        | DebugEvent::LostResult { task, .. }
+        | DebugEvent::TaskPanicked { task, .. } => Some(task),
+        _ => None,
+    };
+    let kind = event_kind(e);
+    let id = task.map(|t| t.id.as_u64());
+    let name = task.and_then(|t| t.name.as_deref());
+    if matches!(e, DebugEvent::Deadlock { .. }) {
+        tracing::error!(target: "eddy::debug", kind, task.id = id, task.name = name, "{e}");
+    } else {
+        tracing::warn!(target: "eddy::debug", kind, task.id = id, task.name = name, "{e}");
+    }
+}
+
+/// The `kind` field of a report's `tracing` event.
+#[cfg(feature = "tracing")]
+fn event_kind(e: &DebugEvent) -> &'static str {
+    match e {
+        DebugEvent::SlowPoll { .. } => "slow_poll",
+        DebugEvent::Blocking { .. } => "blocking",
+        DebugEvent::LostResult { .. } => "lost_result",
+        DebugEvent::TaskPanicked { .. } => "task_panicked",
+        DebugEvent::PendingAtShutdown { .. } => "pending_at_shutdown",
+        DebugEvent::Deadlock { .. } => "deadlock",
+        DebugEvent::Dump { .. } => "dump",
+        _ => "other",
+    }
 }
 
 /// Prints the task table each time a signal arrives, from a thread of its
