@@ -4,7 +4,7 @@
 use async_tungstenite::tungstenite::Message;
 use eddy::net::{TcpListener, TcpStream};
 use eddy::{Builder, Runtime};
-use futures_util::{SinkExt, StreamExt};
+use futures_lite::StreamExt;
 
 fn both_flavours() -> [Runtime; 2] {
     [
