@@ -229,6 +229,122 @@ pub fn http_hello<R: Runtime>(c: &Cfg) -> f64 {
     1e6 / report.per_sec
 }
 
+/// hyper_hello: like [`http_hello`], but every connection is served by
+/// hyper 1.x (HTTP/1.1, keep-alive, the runtime's hyper timer for the
+/// header-read timeout) answering `Hello world!`: what a user of each
+/// runtime gets from hyper. µs per request under `wrk -t2 -c64`.
+pub fn hyper_hello<R: Runtime>(c: &Cfg) -> f64 {
+    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let server = thread::Builder::new()
+        .name("hyper-server".into())
+        .spawn(move || {
+            root::<R, _>(async move {
+                let (listener, addr) = R::tcp_listen().expect("bind loopback");
+                addr_tx
+                    .send(addr)
+                    .expect("bench thread waits for the address");
+                accept_loop::<R, _, _>(listener, stop_rx, R::hyper_conn).await
+            })
+        })
+        .expect("spawn the server thread");
+    let addr = addr_rx.recv().expect("server thread bound its listener");
+    let report = run_wrk(addr, if c.quick { 1 } else { 3 });
+    drop(stop_tx);
+    let served = server.join().expect("hyper server panicked");
+    let report = report.unwrap_or_else(|e| panic!("wrk against hyper at {addr}: {e}"));
+    assert!(
+        served >= report.requests,
+        "hyper answered {served} requests, wrk counted {}",
+        report.requests
+    );
+    1e6 / report.per_sec
+}
+
+/// Accepts until `stop` closes, serving each connection with `serve` in
+/// its own task, then waits for them all; returns the requests answered.
+async fn accept_loop<R, F, Fut>(
+    listener: R::Listener,
+    stop: async_channel::Receiver<()>,
+    serve: F,
+) -> u64
+where
+    R: Runtime,
+    F: Fn(R::Tcp) -> Fut,
+    Fut: std::future::Future<Output = u64> + Send + 'static,
+{
+    let mut conns = Vec::new();
+    loop {
+        let next =
+            futures_lite::future::or(async { Some(R::tcp_accept(&listener).await) }, async {
+                let _ = stop.recv().await;
+                None
+            })
+            .await;
+        match next {
+            Some(Ok(s)) => conns.push(R::spawn(serve(s))),
+            Some(Err(e)) => panic!("hyper server: accept failed: {e}"),
+            None => break,
+        }
+    }
+    let mut served = 0;
+    for c in conns {
+        served += c.await;
+    }
+    served
+}
+
+/// One hyper HTTP/1.1 connection answering `Hello world!`; the number of
+/// requests it answered when the client goes.
+pub async fn hyper_http1<I, T>(io: I, timer: T) -> u64
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    T: hyper::rt::Timer + Send + Sync + 'static,
+{
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let served = Arc::new(AtomicU64::new(0));
+    let counter = served.clone();
+    let service = hyper::service::service_fn(move |_req| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        std::future::ready(Ok::<_, std::convert::Infallible>(hyper::Response::new(
+            http_body_util::Full::new(bytes::Bytes::from_static(b"Hello world!")),
+        )))
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(timer)
+        .serve_connection(io, service);
+    // wrk closes its connections at the end: an error there is expected.
+    let _ = conn.await;
+    served.load(Ordering::Relaxed)
+}
+
+/// hyper's `Timer` on async-io's timer, for the smol cells.
+#[derive(Clone, Copy)]
+pub struct SmolTimer;
+
+struct SmolSleep(async_io::Timer);
+
+impl std::future::Future for SmolSleep {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(drop)
+    }
+}
+
+impl hyper::rt::Sleep for SmolSleep {}
+
+impl hyper::rt::Timer for SmolTimer {
+    fn sleep(&self, d: std::time::Duration) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(SmolSleep(async_io::Timer::after(d)))
+    }
+    fn sleep_until(&self, at: Instant) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(SmolSleep(async_io::Timer::at(at)))
+    }
+}
+
 /// What the benchmark needs from wrk's output.
 #[derive(Debug, PartialEq)]
 struct WrkReport {

@@ -88,6 +88,10 @@ pub trait Runtime: 'static {
         s: &'a mut Self::Tcp,
         buf: &'a [u8],
     ) -> impl Future<Output = io::Result<()>> + Send + 'a;
+    /// Serves one HTTP/1.1 connection with hyper, through the runtime's own
+    /// hyper glue (I/O adapter and timer, as its users would write it);
+    /// returns the requests answered.
+    fn hyper_conn(s: Self::Tcp) -> impl Future<Output = u64> + Send;
 }
 
 /// Turns a `Result`-returning join handle into one returning the value.
@@ -206,6 +210,13 @@ macro_rules! eddy_runtime {
             ) -> impl Future<Output = io::Result<()>> + Send + 'a {
                 s.write_all(buf)
             }
+
+            fn hyper_conn(s: Self::Tcp) -> impl Future<Output = u64> + Send {
+                crate::net::hyper_http1(
+                    eddy::hyper::HyperIo::new(s),
+                    eddy::hyper::EddyTimer::current(),
+                )
+            }
         }
     };
 }
@@ -296,6 +307,13 @@ macro_rules! tokio_runtime {
             ) -> impl Future<Output = io::Result<()>> + Send + 'a {
                 tokio::io::AsyncWriteExt::write_all(s, buf)
             }
+
+            fn hyper_conn(s: Self::Tcp) -> impl Future<Output = u64> + Send {
+                crate::net::hyper_http1(
+                    hyper_util::rt::TokioIo::new(s),
+                    hyper_util::rt::TokioTimer::new(),
+                )
+            }
         }
     };
 }
@@ -373,6 +391,12 @@ macro_rules! smol_common {
             buf: &'a [u8],
         ) -> impl Future<Output = io::Result<()>> + Send + 'a {
             s.write_all(buf)
+        }
+
+        fn hyper_conn(s: Self::Tcp) -> impl Future<Output = u64> + Send {
+            // smol has no hyper crate of its own in this workspace; the
+            // futures-io adapter is the one smol-hyper users write too.
+            crate::net::hyper_http1(eddy::hyper::HyperIo::new(s), crate::net::SmolTimer)
         }
     };
 }

@@ -251,6 +251,14 @@ pub fn rows() -> Vec<Row> {
             .requires(wrk_installed),
         http_hello
     );
+    rt_rows!(
+        out,
+        spec("hyper_hello", "µs/request (wrk)", 3)
+            .rate("requests/s")
+            .peers("hyper 1.x on each: eddy::hyper / hyper-util TokioIo / futures-io adapter")
+            .requires(wrk_installed),
+        hyper_hello
+    );
     blocking_rows!(
         out,
         spec("blocking_seq", "µs/job", 7).peers("spawn_blocking / blocking::unblock"),
