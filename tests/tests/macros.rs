@@ -58,6 +58,7 @@ fn misuse_is_a_compile_error() {
     let t = trybuild::TestCases::new();
     t.pass("ui/main_ok.rs");
     t.pass("ui/main_virtual_time.rs");
+    t.pass("ui/fresh_crate_hyper.rs");
     t.compile_fail("ui/not_async.rs");
     t.compile_fail("ui/unknown_argument.rs");
     t.compile_fail("ui/bad_flavor.rs");
