@@ -211,6 +211,39 @@ pub fn is_cancel_requested() -> bool {
         .unwrap_or(false)
 }
 
+/// Runs `f` with [`is_cancel_requested`] true (and [`cancel_requested`]
+/// resolving) for the current task, as if it had been asked to finish;
+/// the previous answer is restored afterwards, also if `f` panics. Outside
+/// a task it just runs `f`.
+///
+/// This is how a structured-concurrency scope that is being cancelled
+/// gracefully (a task group's body, for one) lets the code it polls see the
+/// request through the usual functions, without the whole task being asked.
+///
+/// ```
+/// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+/// # ex.block_on(async {
+/// let t = eddy_executor::spawn(async {
+///     let mut inside = false;
+///     eddy_executor::with_cancel_requested(&mut || inside = eddy_executor::is_cancel_requested());
+///     (inside, eddy_executor::is_cancel_requested())
+/// });
+/// assert_eq!(t.await.unwrap(), (true, false));
+/// # });
+/// ```
+pub fn with_cancel_requested(f: &mut dyn FnMut()) {
+    struct Restore(Option<bool>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(prev) = self.0 {
+                let _ = RUN.try_with(|r| r.cancel_requested.set(prev));
+            }
+        }
+    }
+    let _restore = Restore(RUN.try_with(|r| r.cancel_requested.replace(true)).ok());
+    f();
+}
+
 /// Resolves once the current task has been asked to finish early with
 /// [`Task::request_cancel`]. Never resolves outside a task.
 ///
