@@ -105,17 +105,19 @@ pub use cancel_scope::{
     CancelScope, Interrupted, MoveOn, Scoped, deadline_in, fail_after, fail_at, move_on_after,
     move_on_at,
 };
-pub use error::{BoxError, CaughtPanic, ChildOutput, Failure, FailureKind, GroupError};
+pub use error::{
+    BoxError, CaughtPanic, ChildFailure, ChildOutput, Failure, FailureKind, GroupError,
+};
 pub use gather::{
     GatherAll, GatherSettled, TryGatherAll, gather_all, gather_settled, try_gather_all,
 };
 pub use generator::{AsyncGen, TryAsyncGen, YieldItem, Yielder, async_gen, try_async_gen};
 pub use group::{
-    ChildBuilder, ChildError, GroupSpawnError, GroupTask, Join, Ready, Start, StartError,
-    TaskGroup, TaskGroupHandle, task_group_in,
+    Cancelled, ChildBuilder, ChildError, GroupSpawnError, GroupTask, Join, Ready, Start,
+    StartError, TaskGroup, TaskGroupHandle, task_group_in,
 };
 pub use map::{map_concurrent, try_map_concurrent};
-pub use probe::set_cancel_probe;
+pub use probe::{set_cancel_marker, set_cancel_probe};
 pub use resource::{Resource, with_resource_in};
 pub use shield::{Shielded, cancel_with_grace, shield_in};
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at, try_timeout, wait_for};

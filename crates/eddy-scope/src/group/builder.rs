@@ -11,8 +11,8 @@ use std::time::Duration;
 use eddy_core::{TaskId, TaskMeta};
 use pin_project_lite::pin_project;
 
-use super::{Child, ChildError, GroupTask, Shared, TaskGroupHandle};
-use crate::error::{CaughtPanic, ChildOutput, Failure, FailureKind};
+use super::{Child, ChildError, GroupTask, Shared, TaskGroupHandle, Wakers};
+use crate::error::{CaughtPanic, ChildFailure, ChildOutput, Failure, FailureKind, is_cancellation};
 use crate::oneshot;
 use crate::set::lock;
 
@@ -29,10 +29,23 @@ use crate::set::lock;
 /// let e = handle.try_spawn(async {}).unwrap_err();
 /// assert_eq!(e, GroupSpawnError::Closed);
 /// assert_eq!(e.to_string(), "the task group has finished and accepts no new tasks");
+///
+/// let tg = eddy_scope::TaskGroup::new_in(handle_spawner());
+/// tg.cancel();
+/// assert_eq!(tg.try_spawn(async {}).unwrap_err(), GroupSpawnError::Cancelling);
+/// tg.join().await.unwrap();
 /// # });
+/// # fn handle_spawner() -> std::sync::Arc<dyn eddy_core::Spawn> {
+/// #     std::sync::Arc::new(eddy::Handle::current().executor().clone())
+/// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GroupSpawnError {
+    /// The group is shutting down: a child or the body failed, or it was
+    /// cancelled ([`TaskGroupHandle::cancel`]). asyncio 3.12+ raises
+    /// `RuntimeError("TaskGroup is shutting down")` here. Children may
+    /// still be finishing; nothing new starts.
+    Cancelling,
     /// The group has been joined (all children finished) or dropped: like
     /// spawning into an `async with TaskGroup()` block that has exited.
     Closed,
@@ -43,6 +56,9 @@ pub enum GroupSpawnError {
 impl fmt::Display for GroupSpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            GroupSpawnError::Cancelling => {
+                "the task group is shutting down and accepts no new tasks"
+            }
             GroupSpawnError::Closed => "the task group has finished and accepts no new tasks",
             GroupSpawnError::Shutdown => "the executor has shut down",
         })
@@ -114,11 +130,13 @@ impl ChildBuilder<'_> {
         self
     }
 
-    /// Spawns the child.
+    /// Spawns the child; see [`TaskGroupHandle::spawn`] for what happens
+    /// when the group is cancelling.
     ///
     /// # Panics
     ///
-    /// As [`TaskGroupHandle::spawn`].
+    /// As [`TaskGroupHandle::spawn`]: when the group is closed or the
+    /// executor has shut down.
     ///
     /// ```
     /// # eddy::run(async {
@@ -135,8 +153,10 @@ impl ChildBuilder<'_> {
         F::Output: ChildOutput,
         <F::Output as ChildOutput>::Ok: Send + 'static,
     {
+        let name = self.meta.name_arc();
         match self.try_spawn(future) {
             Ok(t) => t,
+            Err(e @ GroupSpawnError::Cancelling) => GroupTask::not_started(name, e),
             Err(e) => panic!("{e}"),
         }
     }
@@ -178,15 +198,8 @@ impl ChildBuilder<'_> {
                 return Err(GroupSpawnError::Closed);
             }
             if st.cancel.is_some() {
-                // asyncio: a group that is shutting down starts nothing new.
-                drop(st);
-                drop(tx);
-                return Ok(GroupTask {
-                    rx,
-                    id: None,
-                    name,
-                    link: None,
-                });
+                // asyncio 3.12+: a group that is shutting down starts nothing new.
+                return Err(GroupSpawnError::Cancelling);
             }
             let seq = st.next_seq;
             st.next_seq += 1;
@@ -313,9 +326,13 @@ where
                     tx.send(Ok(v));
                 }
             }
+            // A re-raised cancellation: cancelled, not failed (the unsent
+            // outcome tells the handle so).
+            Err(kind) if is_cancellation(&kind) => drop(tx),
             Err(kind) => {
+                let kind = Arc::new(kind);
                 if let Some(tx) = tx {
-                    tx.send(Err(ChildError::Failed));
+                    tx.send(Err(ChildError::Failed(ChildFailure { kind: kind.clone() })));
                 }
                 guard.shared.record(Failure {
                     task: current_id(&guard.shared, guard.key, guard.seq),
@@ -349,13 +366,11 @@ impl<T> Drop for Guard<T> {
             let waker = if st.children.is_empty() {
                 st.wake()
             } else {
-                None
+                Wakers(Vec::new())
             };
             (task, waker)
         };
         drop(task);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        waker.wake();
     }
 }

@@ -8,7 +8,8 @@ use std::task::{Context, Poll};
 
 use eddy_core::TaskId;
 
-use super::{Child, Shared};
+use super::{Child, GroupSpawnError, Shared};
+use crate::error::ChildFailure;
 use crate::oneshot::{self, Recv};
 use crate::set::lock;
 
@@ -17,48 +18,97 @@ use crate::set::lock;
 /// ```
 /// # eddy::run(async {
 /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
-/// use eddy_scope::ChildError;
+/// use eddy_scope::{ChildError, GroupSpawnError};
 ///
 /// let tg = eddy_scope::TaskGroup::new_in(spawner);
 /// let failed = tg.spawn(async { Err::<(), _>("boom") });
 /// let cancelled = tg.spawn(std::future::pending::<()>());
-/// assert!(tg.join().await.is_err()); // the error itself is in the GroupError
-/// assert_eq!(failed.await, Err(ChildError::Failed));
+/// assert!(tg.join().await.is_err()); // "boom" is in the GroupError...
+/// let Err(ChildError::Failed(failure)) = failed.await else { unreachable!() };
+/// assert_eq!(failure.to_string(), "boom"); // ...and the handle gives it too
 /// assert_eq!(cancelled.await, Err(ChildError::Cancelled));
 /// # });
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ChildError {
-    /// The child was cancelled (by the group, by its handle, or because it
-    /// was spawned into a group that was already cancelling).
+    /// The child was cancelled: by the group (a sibling failed, the group
+    /// was cancelled or dropped), by its handle, or it returned a
+    /// cancellation error itself (a `ChildError::Cancelled` or
+    /// `JoinError::Cancelled`, asyncio's re-raised `CancelledError`). A
+    /// cancelled child is not a failure of the group.
     Cancelled,
-    /// The child returned `Err` or panicked; the failure itself is in the
-    /// group's [`GroupError`].
-    Failed,
+    /// The child returned `Err` or panicked: its own error or panic
+    /// (asyncio's `await task` re-raising the task's exception). The same
+    /// failure is in the group's [`GroupError`](crate::GroupError).
+    Failed(ChildFailure),
+    /// The child was never started: the handle came from
+    /// [`TaskGroupHandle::spawn`](crate::TaskGroupHandle::spawn) on a group
+    /// that was already cancelling
+    /// ([`GroupSpawnError::Cancelling`](crate::GroupSpawnError::Cancelling)).
+    NotStarted(GroupSpawnError),
     /// The handle was awaited again after it had returned its outcome.
     AlreadyTaken,
 }
 
-impl fmt::Display for ChildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ChildError::Cancelled => "task group child was cancelled",
-            ChildError::Failed => {
-                "task group child failed (its error is in the group's GroupError)"
-            }
-            ChildError::AlreadyTaken => "task group child's outcome was already taken",
-        })
+impl ChildError {
+    /// `true` for [`ChildError::Cancelled`].
+    ///
+    /// ```
+    /// assert!(eddy_scope::ChildError::Cancelled.is_cancelled());
+    /// assert!(!eddy_scope::ChildError::AlreadyTaken.is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, ChildError::Cancelled)
+    }
+
+    /// The child's own failure, for [`ChildError::Failed`].
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// let tg = eddy::TaskGroup::new();
+    /// let t = tg.spawn(async { Err::<(), _>("boom") });
+    /// let _ = tg.join().await;
+    /// let e = t.await.unwrap_err();
+    /// assert_eq!(e.failure().unwrap().to_string(), "boom");
+    /// assert!(eddy_scope::ChildError::Cancelled.failure().is_none());
+    /// # });
+    /// ```
+    pub fn failure(&self) -> Option<&ChildFailure> {
+        match self {
+            ChildError::Failed(f) => Some(f),
+            _ => None,
+        }
     }
 }
 
-impl std::error::Error for ChildError {}
+impl fmt::Display for ChildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChildError::Cancelled => f.write_str("task group child was cancelled"),
+            ChildError::Failed(e) => write!(f, "task group child failed: {e}"),
+            ChildError::NotStarted(e) => write!(f, "task group child was not started: {e}"),
+            ChildError::AlreadyTaken => f.write_str("task group child's outcome was already taken"),
+        }
+    }
+}
+
+impl std::error::Error for ChildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ChildError::Failed(e) => Some(e),
+            ChildError::NotStarted(e) => Some(e),
+            ChildError::Cancelled | ChildError::AlreadyTaken => None,
+        }
+    }
+}
 
 /// A handle to one child of a task group.
 ///
 /// Awaiting it gives the child's value, or why there is none: the child's
-/// *failure* belongs to the group (it is in the [`GroupError`]); the handle
-/// only says [`ChildError::Failed`]. Dropping the handle does nothing: the
-/// child stays in the group.
+/// own error or panic ([`ChildError::Failed`], the same failure the group's
+/// [`GroupError`](crate::GroupError) holds), [`ChildError::Cancelled`], or
+/// [`ChildError::NotStarted`]. Dropping the handle does nothing: the child
+/// stays in the group.
 ///
 /// Awaiting a handle again after it returned gives
 /// `Err(ChildError::AlreadyTaken)`.
@@ -80,6 +130,18 @@ pub struct GroupTask<T> {
 }
 
 impl<T> GroupTask<T> {
+    /// A handle that resolves at once to `ChildError::NotStarted(e)`.
+    pub(super) fn not_started(name: Option<Arc<str>>, e: GroupSpawnError) -> GroupTask<T> {
+        let (tx, rx) = oneshot::channel();
+        tx.send(Err(ChildError::NotStarted(e)));
+        GroupTask {
+            rx,
+            id: None,
+            name,
+            link: None,
+        }
+    }
+
     /// The child's task id (`None` if it was never started because the
     /// group was already cancelling).
     ///

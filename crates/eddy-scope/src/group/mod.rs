@@ -9,7 +9,7 @@ mod start;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::task::Waker;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use eddy_core::{DynTask, Spawn, TaskMeta};
@@ -65,14 +65,22 @@ struct State {
     cancel: Option<Cause>,
     closed: bool,
     waker: Option<Waker>,
+    /// Wakers of [`Cancelled`] futures, woken when cancelling starts.
+    cancel_wakers: Slab<Waker>,
     next_seq: u64,
     /// Default grace period of new children.
     grace: Duration,
 }
 
 impl State {
-    fn wake(&mut self) -> Option<Waker> {
-        self.waker.take()
+    /// The wakers to wake (after unlocking) once something changed: the
+    /// joiner's, and once cancelling, every [`Cancelled`] future's.
+    fn wake(&mut self) -> Wakers {
+        let mut wakers: Vec<Waker> = self.waker.take().into_iter().collect();
+        if self.cancel.is_some() {
+            wakers.extend(self.cancel_wakers.drain());
+        }
+        Wakers(wakers)
     }
 
     /// Starts cancelling every child: children without grace are cancelled
@@ -85,6 +93,18 @@ impl State {
         let hard_now = cause == Cause::Dropped;
         for (_, c) in self.children.iter_mut() {
             cancel_child(c, hard_now, now);
+        }
+    }
+}
+
+/// Wakers taken under the group's lock, woken once it is released.
+#[must_use]
+struct Wakers(Vec<Waker>);
+
+impl Wakers {
+    fn wake(self) {
+        for w in self.0 {
+            w.wake();
         }
     }
 }
@@ -123,9 +143,7 @@ impl Shared {
             st.cancel_all(Cause::Failure, now);
             st.wake()
         };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        waker.wake();
     }
 }
 
@@ -225,6 +243,7 @@ impl TaskGroup {
                         cancel: None,
                         closed: false,
                         waker: None,
+                        cancel_wakers: Slab::new(),
                         next_seq: 0,
                         grace: Duration::ZERO,
                     }),
@@ -318,15 +337,25 @@ impl std::ops::Deref for TaskGroup {
 impl Drop for TaskGroup {
     fn drop(&mut self) {
         let shared = &self.handle.shared;
-        let mut st = lock(&shared.state);
-        if !st.closed {
+        let wakers = {
+            let mut st = lock(&shared.state);
+            if st.closed {
+                return;
+            }
             st.closed = true;
             st.cancel_all(Cause::Dropped, None);
             // A group cancelled with grace and then dropped: no more waiting.
             for (_, c) in st.children.iter_mut() {
                 c.cancel_hard();
             }
-        }
+            // Every child still running has now been cancelled (hard); each
+            // is gone once its executor drops its future. Where the host
+            // task's cancellation should wait for them (so the host's handle
+            // resolves only after every child's cleanup), this is the place
+            // to hand the children's task handles (`c.task`) to it.
+            st.wake()
+        };
+        wakers.wake();
     }
 }
 
@@ -339,17 +368,33 @@ impl fmt::Debug for TaskGroup {
 impl TaskGroupHandle {
     /// Spawns `future` as a child; see [`try_spawn`](Self::try_spawn).
     ///
+    /// When the group is already shutting down (a child or the body failed,
+    /// or it was cancelled), nothing is started and the handle returned
+    /// resolves at once to
+    /// `Err(ChildError::NotStarted(GroupSpawnError::Cancelling))`: asyncio
+    /// raises `RuntimeError` there, but a child that spawns a sibling while
+    /// it is itself being cancelled must not turn the group's cancellation
+    /// into a panic. Use [`try_spawn`](Self::try_spawn) to get the error at
+    /// once.
+    ///
     /// # Panics
     ///
-    /// When the group is closed or the executor has shut down.
+    /// When the group is closed (joined or dropped) or the executor has shut
+    /// down.
     ///
     /// ```
     /// # eddy::run(async {
     /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// use eddy_scope::{ChildError, GroupSpawnError};
+    ///
     /// let tg = eddy_scope::TaskGroup::new_in(spawner);
     /// let t = tg.spawn(async { Ok::<_, std::io::Error>(5) });
+    /// tg.cancel();
+    /// let late = tg.spawn(async { Ok::<_, std::io::Error>(6) });
+    /// assert_eq!(late.id(), None);
     /// tg.join().await.unwrap();
-    /// assert_eq!(t.await, Ok(5));
+    /// assert!(matches!(t.await, Ok(5) | Err(ChildError::Cancelled)));
+    /// assert_eq!(late.await, Err(ChildError::NotStarted(GroupSpawnError::Cancelling)));
     /// # });
     /// ```
     #[track_caller]
@@ -359,30 +404,37 @@ impl TaskGroupHandle {
         F::Output: ChildOutput,
         <F::Output as ChildOutput>::Ok: Send + 'static,
     {
-        match self.try_spawn(future) {
-            Ok(t) => t,
-            Err(e) => panic!("{e}"),
-        }
+        self.builder().spawn(future)
     }
 
     /// Spawns `future` as a child task.
     ///
-    /// The child fails the group if its output is `Err` or it panics. When
-    /// the group is already cancelling, the child is not started and its
-    /// handle reports [`ChildError::Cancelled`] (asyncio's behaviour).
+    /// The child fails the group if its output is `Err` or it panics (a
+    /// returned cancellation error, [`ChildError::Cancelled`] or
+    /// `JoinError::Cancelled`, counts as cancelled instead). A group keeps
+    /// accepting children until it is shutting down: children spawned while
+    /// [`join`](TaskGroup::join) waits are waited for too.
     ///
     /// # Errors
     ///
-    /// [`GroupSpawnError::Closed`] after the group was joined or dropped,
-    /// [`GroupSpawnError::Shutdown`] when the executor has shut down.
+    /// [`GroupSpawnError::Cancelling`] once the group is shutting down (a
+    /// failure or [`cancel`](Self::cancel); asyncio 3.12+ raises
+    /// `RuntimeError` there), [`GroupSpawnError::Closed`] after the group was
+    /// joined or dropped, [`GroupSpawnError::Shutdown`] when the executor has
+    /// shut down. Nothing is started in each case.
     ///
     /// ```
     /// # eddy::run(async {
     /// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    /// use eddy_scope::GroupSpawnError;
+    ///
     /// let tg = eddy_scope::TaskGroup::new_in(spawner);
     /// let h = tg.handle();
-    /// tg.join().await.unwrap();
-    /// assert_eq!(h.try_spawn(async {}).unwrap_err(), eddy_scope::GroupSpawnError::Closed);
+    /// tg.spawn(async { Err::<(), _>("boom") });
+    /// eddy::yield_now().await; // the child fails: the group is shutting down
+    /// assert_eq!(h.try_spawn(async {}).unwrap_err(), GroupSpawnError::Cancelling);
+    /// assert!(tg.join().await.is_err());
+    /// assert_eq!(h.try_spawn(async {}).unwrap_err(), GroupSpawnError::Closed);
     /// # });
     /// ```
     #[track_caller]
@@ -441,9 +493,7 @@ impl TaskGroupHandle {
             st.cancel_all(Cause::Manual, now);
             st.wake()
         };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        waker.wake();
     }
 
     /// `true` once the group is cancelling its children (after a failure or
@@ -462,6 +512,48 @@ impl TaskGroupHandle {
     /// ```
     pub fn is_cancelling(&self) -> bool {
         lock(&self.shared.state).cancel.is_some()
+    }
+
+    /// Resolves once the group is shutting down: a child or the body
+    /// failed, the group was [`cancel`](Self::cancel)led, or it was dropped.
+    ///
+    /// This is how the body of [`task_group_in`] (and `eddy::task_group`)
+    /// sees the group's cancellation request when the group has a grace
+    /// period ([`TaskGroup::with_grace`]): the body is not dropped at once
+    /// but polled on, so it can `await` its cleanup and return (or fail:
+    /// its error joins the [`GroupError`](crate::GroupError), marked
+    /// [`is_body`](crate::Failure::is_body)). Inside `eddy::task_group` the
+    /// runtime's `eddy::cancelled()` / `eddy::is_cancel_requested()` turn
+    /// true in the body as well. Children can await it too.
+    ///
+    /// # Cancellation
+    ///
+    /// Cancel-safe: dropping the future has no effect on the group.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// eddy::run(async {
+    ///     let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+    ///     let tg = eddy_scope::TaskGroup::new_in(spawner).with_grace(Duration::from_secs(1));
+    ///     let out = tg
+    ///         .run(|tg| async move {
+    ///             tg.spawn(async { Err::<(), _>("boom") });
+    ///             tg.cancelled().await; // a child failed
+    ///             eddy::sleep(Duration::from_millis(5)).await; // awaited cleanup
+    ///             Err::<(), _>("body cleanup failed too")
+    ///         })
+    ///         .await;
+    ///     let eg = out.unwrap_err();
+    ///     assert_eq!(eg.len(), 2);
+    ///     assert!(eg.failures()[1].is_body());
+    /// });
+    /// ```
+    pub fn cancelled(&self) -> Cancelled {
+        Cancelled {
+            shared: self.shared.clone(),
+            key: None,
+        }
     }
 
     /// Number of children still running.
@@ -548,6 +640,62 @@ impl TaskGroupHandle {
     }
 }
 
+/// Future returned by [`TaskGroupHandle::cancelled`].
+///
+/// ```
+/// # eddy::run(async {
+/// # let spawner = std::sync::Arc::new(eddy::Handle::current().executor().clone());
+/// let tg = eddy_scope::TaskGroup::new_in(spawner);
+/// let cancelled: eddy_scope::Cancelled = tg.cancelled();
+/// tg.cancel();
+/// cancelled.await;
+/// tg.join().await.unwrap();
+/// # });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct Cancelled {
+    shared: Arc<Shared>,
+    key: Option<usize>,
+}
+
+impl Future for Cancelled {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let mut st = lock(&this.shared.state);
+        if st.cancel.is_some() {
+            // Cancelling drained the wakers: the key is gone.
+            this.key = None;
+            return Poll::Ready(());
+        }
+        match this.key.and_then(|k| st.cancel_wakers.get_mut(k)) {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            Some(w) => w.clone_from(cx.waker()),
+            None => this.key = Some(st.cancel_wakers.insert(cx.waker().clone())),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Cancelled {
+    fn drop(&mut self) {
+        if let Some(k) = self.key {
+            let mut st = lock(&self.shared.state);
+            // Once cancelling, the wakers were drained and the key is stale.
+            if st.cancel.is_none() {
+                st.cancel_wakers.try_remove(k);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cancelled").finish_non_exhaustive()
+    }
+}
+
 impl fmt::Debug for TaskGroupHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = lock(&self.shared.state);
@@ -609,7 +757,14 @@ mod tests {
             .unwrap_err();
         assert_eq!(eg.len(), 1);
         assert!(eg.to_string().contains("boom"), "{eg}");
-        assert_eq!(future::block_on(failing), Err(ChildError::Failed));
+        let Err(ChildError::Failed(own)) = future::block_on(failing) else {
+            panic!("the failed child's handle gives its failure");
+        };
+        assert_eq!(own.to_string(), "boom");
+        assert!(
+            Arc::ptr_eq(&own.kind, &eg.failures()[0].kind),
+            "shared, not copied"
+        );
     }
 
     #[test]
