@@ -362,8 +362,8 @@ impl fmt::Display for Failure {
 }
 
 /// `true` when a member's `Err` is a cancellation passed on (asyncio's
-/// re-raised `CancelledError`): awaiting a cancelled sibling's handle or task
-/// with `?`. Such a member counts as cancelled, not failed.
+/// re-raised `CancelledError`): awaiting a cancelled sibling's handle with
+/// `?`. Such a member counts as cancelled, not failed.
 pub(crate) fn is_cancellation(kind: &FailureKind) -> bool {
     let FailureKind::Error(e) = kind else {
         return false;
@@ -371,9 +371,6 @@ pub(crate) fn is_cancellation(kind: &FailureKind) -> bool {
     matches!(
         e.downcast_ref::<crate::ChildError>(),
         Some(crate::ChildError::Cancelled)
-    ) || matches!(
-        e.downcast_ref::<eddy_core::JoinError>(),
-        Some(eddy_core::JoinError::Cancelled)
     )
 }
 
@@ -537,10 +534,9 @@ impl std::hash::Hash for ChildFailure {
 /// Failures are kept in the order they happened, the first one first;
 /// errors returned by children while the group was cancelling them are
 /// collected too. A child that ended because it was cancelled is not a
-/// failure (nor is one that returned a cancellation error:
-/// [`ChildError::Cancelled`](crate::ChildError::Cancelled) or
-/// [`JoinError::Cancelled`](eddy_core::JoinError::Cancelled), asyncio's
-/// re-raised `CancelledError`).
+/// failure (nor is one that returned a cancellation error, a
+/// [`ChildError::Cancelled`](crate::ChildError::Cancelled) passed on with
+/// `?`: asyncio's re-raised `CancelledError`).
 ///
 /// A child's failure is shared with its handle (awaiting it gives
 /// [`ChildError::Failed`](crate::ChildError::Failed) with the same error).

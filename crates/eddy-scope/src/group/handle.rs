@@ -33,8 +33,8 @@ use crate::set::lock;
 pub enum ChildError {
     /// The child was cancelled: by the group (a sibling failed, the group
     /// was cancelled or dropped), by its handle, or it returned a
-    /// cancellation error itself (a `ChildError::Cancelled` or
-    /// `JoinError::Cancelled`, asyncio's re-raised `CancelledError`). A
+    /// cancellation error itself (a sibling's `ChildError::Cancelled` passed
+    /// on with `?`, asyncio's re-raised `CancelledError`). A
     /// cancelled child is not a failure of the group.
     Cancelled,
     /// The child returned `Err` or panicked: its own error or panic

@@ -410,8 +410,8 @@ impl TaskGroupHandle {
     /// Spawns `future` as a child task.
     ///
     /// The child fails the group if its output is `Err` or it panics (a
-    /// returned cancellation error, [`ChildError::Cancelled`] or
-    /// `JoinError::Cancelled`, counts as cancelled instead). A group keeps
+    /// returned cancellation error, [`ChildError::Cancelled`], counts as
+    /// cancelled instead). A group keeps
     /// accepting children until it is shutting down: children spawned while
     /// [`join`](TaskGroup::join) waits are waited for too.
     ///
