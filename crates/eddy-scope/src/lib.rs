@@ -38,7 +38,10 @@
 //! given a grace period, and dropped only if it has not finished by then.
 //! [`cancel_with_grace`] does this for one task; a task group does it for
 //! children spawned with a grace ([`ChildBuilder::grace`],
-//! [`TaskGroup::with_grace`]).
+//! [`TaskGroup::with_grace`]) and, with the group's grace, for its body
+//! ([`TaskGroup::run`]; the body sees the request through
+//! [`TaskGroupHandle::cancelled`], and `eddy::cancelled()` under the
+//! facade).
 //!
 //! Timeouts report [`Elapsed`], cancel scopes report [`Interrupted`], task
 //! handles report `JoinError::Cancelled` or [`ChildError::Cancelled`]: a

@@ -108,7 +108,7 @@ impl ChildBuilder<'_> {
     }
 
     /// How long the child may take to finish after it is asked to (see
-    /// [`TaskGroup`]'s docs); overrides the group's default.
+    /// [`TaskGroup`](crate::TaskGroup)'s docs); overrides the group's default.
     ///
     /// ```
     /// use std::time::Duration;

@@ -212,7 +212,7 @@ impl<T> GroupTask<T> {
     }
 
     /// Asks this child to finish (graceful cancellation); see
-    /// [`TaskGroup`]'s docs.
+    /// [`TaskGroup`](crate::TaskGroup)'s docs.
     ///
     /// ```
     /// # eddy::run(async {

@@ -1,5 +1,5 @@
-//! `TaskGroup`: asyncio 3.11's task group (trio's nursery) over any
-//! [`Spawn`].
+//! `TaskGroup`: asyncio's task group (3.12+ semantics; trio's nursery) over
+//! any [`Spawn`].
 
 mod builder;
 mod handle;
@@ -150,31 +150,44 @@ impl Shared {
 /// A task group: children run as real tasks (in parallel on a multi-threaded
 /// runtime), and none outlives the group.
 ///
-/// This is asyncio 3.11's `TaskGroup` and trio's nursery. Its rules:
+/// This is asyncio's `TaskGroup` (3.12+ semantics) and trio's nursery. Its
+/// rules:
 ///
 /// * [`join`](TaskGroup::join) waits for every child, including children
 ///   spawned while it waits (children may spawn siblings through a
 ///   [`TaskGroupHandle`]).
 /// * When a child fails (returns `Err` or panics), every other child is
-///   cancelled, their cleanup runs, and `join` returns a [`GroupError`]
+///   cancelled, their cleanup runs, and `join` returns a [`GroupError`](crate::GroupError)
 ///   holding every failure, including errors children returned while being
-///   cancelled. In the [`task_group_in`] form the body's pending await is
-///   cancelled too.
+///   cancelled. In the [`task_group_in`] / [`run`](TaskGroup::run) form the
+///   body is cancelled too, like a child (see below), and its own failure
+///   joins the others.
+/// * A cancelled child is not a failure: its handle says
+///   [`ChildError::Cancelled`]. A failed child's handle gives its own error
+///   or panic ([`ChildError::Failed`]), shared with the [`GroupError`](crate::GroupError).
 /// * [`cancel`](TaskGroupHandle::cancel) ends the group early without an
 ///   error (asyncio 3.15's `TaskGroup.cancel()`).
+/// * Once the group is shutting down (a failure or `cancel`), it starts
+///   nothing new: [`try_spawn`](TaskGroupHandle::try_spawn) fails with
+///   [`GroupSpawnError::Cancelling`] (asyncio 3.12+ raises `RuntimeError`).
 /// * No child outlives the group: dropping an unjoined group (for example
 ///   because the task awaiting it was cancelled) cancels every child.
 ///
-/// # Cancelling children: hard or graceful
+/// # Cancelling children and the body: hard or graceful
 ///
-/// By default a child is cancelled by dropping its future at its next
-/// suspension point (its `Drop` impls run; this is instant and always
-/// works). A child that needs to *await* its cleanup (flush a buffer, send a
-/// goodbye) is given a grace period with [`ChildBuilder::grace`] or
-/// [`TaskGroup::with_grace`]: it is first asked to finish (inside it,
-/// `eddy::cancelled().await` resolves and `eddy::is_cancel_requested()` turns
-/// true), and is dropped only if it is still running when the grace period
-/// runs out. `join` waits for that. Dropping the group skips the grace:
+/// By default a child (and the body) is cancelled by dropping its future at
+/// its next suspension point (its `Drop` impls run; this is instant and
+/// always works). A child that needs to *await* its cleanup (flush a buffer,
+/// send a goodbye) is given a grace period with [`ChildBuilder::grace`], or
+/// the whole group one with [`TaskGroup::with_grace`]: it is first asked to
+/// finish (inside it, `eddy::cancelled().await` resolves and
+/// `eddy::is_cancel_requested()` turns true), and is dropped only if it is
+/// still running when the grace period runs out. The group's grace also
+/// covers the body of [`run`](TaskGroup::run): it sees the request through
+/// [`TaskGroupHandle::cancelled`] / [`TaskGroupHandle::is_cancelling`] (and,
+/// under the `eddy` facade, `eddy::cancelled()`), may await its cleanup and
+/// return or fail, and is dropped when the grace runs out, whether or not
+/// it looked. `join` waits for all that. Dropping the group skips the grace:
 /// a destructor cannot wait.
 ///
 /// # Example
@@ -254,8 +267,10 @@ impl TaskGroup {
         }
     }
 
-    /// The default grace period of this group's children (see the type's
-    /// docs); zero, the default, means hard cancellation.
+    /// The group's grace period (see the type's docs): the default of its
+    /// children (a child's own [`ChildBuilder::grace`] overrides it) and the
+    /// body's under [`run`](TaskGroup::run). Zero, the default, means hard
+    /// cancellation (drop).
     ///
     /// ```
     /// use std::time::Duration;
@@ -298,7 +313,7 @@ impl TaskGroup {
     ///
     /// # Errors
     ///
-    /// A [`GroupError`] with every failure if a child failed. Ending the
+    /// A [`GroupError`](crate::GroupError) with every failure if a child failed. Ending the
     /// group with [`cancel`](TaskGroupHandle::cancel) is not an error.
     ///
     /// # Cancellation

@@ -9,7 +9,7 @@ use super::GroupSpawnError;
 use crate::oneshot::{self, Recv};
 
 /// The sending half given to a child started with
-/// [`TaskGroupHandle::start`]: call [`send`](Ready::send) when set up.
+/// [`TaskGroupHandle::start`](crate::TaskGroupHandle::start): call [`send`](Ready::send) when set up.
 /// Dropping it unsent makes `start` fail with [`StartError::Exited`].
 ///
 /// ```
@@ -53,7 +53,7 @@ impl<V> fmt::Debug for Ready<V> {
     }
 }
 
-/// Why [`TaskGroupHandle::start`] did not get a ready signal.
+/// Why [`TaskGroupHandle::start`](crate::TaskGroupHandle::start) did not get a ready signal.
 ///
 /// ```
 /// # eddy::run(async {
@@ -95,7 +95,7 @@ impl std::error::Error for StartError {
     }
 }
 
-/// Future returned by [`TaskGroupHandle::start`].
+/// Future returned by [`TaskGroupHandle::start`](crate::TaskGroupHandle::start).
 ///
 /// ```
 /// # eddy::run(async {
