@@ -825,21 +825,16 @@ impl GroupError {
     /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
     /// ```
     pub fn resume_panic(self) -> GroupError {
-        let mut failures = self.failures;
-        if let Some(i) = failures.iter().position(|f| f.panic().is_some()) {
-            let f = failures.remove(i);
-            let panic = match Arc::try_unwrap(f.kind) {
-                Ok(FailureKind::Panic(p)) => p.into_panic(),
-                Err(shared) if kind_panic(&shared).is_some() => match &*shared {
-                    FailureKind::Panic(p) => p.take(),
-                    FailureKind::Error(_) => unreachable!("checked to be a panic"),
-                },
-                Ok(kind) => unreachable!("checked to be a panic: {kind:?}"),
-                Err(shared) => unreachable!("checked to be a panic: {shared:?}"),
-            };
+        // Taken through the shared reference: works whether or not a
+        // child's handle still shares the failure.
+        let first = self
+            .failures
+            .iter()
+            .find_map(|f| f.panic().map(CaughtPanic::take));
+        if let Some(panic) = first {
             std::panic::resume_unwind(panic.into_payload());
         }
-        GroupError { failures }
+        self
     }
 }
 

@@ -500,3 +500,86 @@ fn dropping_a_group_with_grace_cancels_the_body_and_every_child_without_waiting(
     assert_eq!(drops.count(), 4, "body and children dropped exactly once");
     assert_eq!(clock.now() - start, ms(21), "no grace waited for");
 }
+
+#[test]
+fn a_failure_shared_with_a_handle_can_still_be_taken_apart() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    let (rt, _clock) = virtual_time();
+    rt.block_on(async {
+        let tg = eddy::TaskGroup::new();
+        let failed = tg.spawn(async { Err::<(), _>(ValueError("kept")) });
+        let eg = tg.join().await.unwrap_err();
+        // The handle's outcome still shares the error: `into_kind` hands it
+        // back behind a ChildFailure that reaches it.
+        let kind = eg.into_failures().remove(0).into_kind();
+        let FailureKind::Error(boxed) = kind else {
+            panic!("an error, not a panic");
+        };
+        let shared = boxed.downcast_ref::<eddy_scope::ChildFailure>().unwrap();
+        assert_eq!(
+            shared.downcast_ref::<ValueError>(),
+            Some(&ValueError("kept"))
+        );
+        let Err(ChildError::Failed(own)) = failed.await else {
+            panic!("expected the child's failure");
+        };
+        assert_eq!(&own, shared, "the same failure");
+
+        // A shared panic is still re-raised with its payload.
+        let tg = eddy::TaskGroup::new();
+        let panicked = tg.spawn(async {
+            if eddy::Handle::try_current().is_some() {
+                panic!("boom");
+            }
+        });
+        let eg = tg.join().await.unwrap_err();
+        let payload = catch_unwind(AssertUnwindSafe(|| eg.resume_panic())).unwrap_err();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+        let err = panicked.await.unwrap_err();
+        assert_eq!(
+            err.failure()
+                .and_then(|f| f.panic())
+                .and_then(|p| p.message()),
+            Some("boom"),
+            "the handle keeps the message"
+        );
+    });
+}
+
+#[test]
+fn the_body_cleans_up_on_the_multi_threaded_runtime() {
+    let rt = eddy::Builder::multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let drops = Drops::default();
+    let d = drops.clone();
+    let out = rt.block_on(async move {
+        eddy::TaskGroup::new()
+            .with_grace(Duration::from_secs(60))
+            .run(move |tg| async move {
+                for _ in 0..8 {
+                    let g = d.guard();
+                    tg.spawn(async move {
+                        let _g = g;
+                        eddy::cancelled().await;
+                        eddy::yield_now().await; // awaited cleanup
+                    });
+                }
+                tg.spawn(async {
+                    eddy::yield_now().await;
+                    Err::<(), _>(ValueError("stop"))
+                });
+                let _finally = d.guard();
+                eddy::cancelled().await;
+                eddy::yield_now().await;
+                Err::<(), _>(KeyError(2))
+            })
+            .await
+    });
+    let eg = out.unwrap_err();
+    assert_eq!(eg.len(), 2, "{eg}");
+    assert!(eg.failures().iter().any(|f| f.is_body()));
+    assert_eq!(drops.count(), 9, "every child and the body finished once");
+}
