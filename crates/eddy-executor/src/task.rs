@@ -78,6 +78,10 @@ struct RunState {
     cancel: Cell<bool>,
     /// [`Task::request_cancel`] was called.
     cancel_requested: Cell<bool>,
+    /// Depth of [`with_cancel_requested`] calls on this thread: while
+    /// non-zero the code being polled (task or `block_on` future) is asked
+    /// to finish.
+    forced_cancel: Cell<u32>,
     /// Set by `TaskFuture` when it returns `Ready` (an `OUTCOME_*`): the
     /// worker then removes the task from the registry (the future cannot
     /// reach the executor).
@@ -94,6 +98,7 @@ thread_local! {
             task: Cell::new(None),
             cancel: Cell::new(false),
             cancel_requested: Cell::new(false),
+            forced_cancel: Cell::new(0),
             completed: Cell::new(0),
             drop_panics: Cell::new(0),
             panic_msg: RefCell::new(None),
@@ -154,6 +159,8 @@ pub(crate) fn run_task_eagerly(shared: &Shared, runnable: Runnable) {
             r.cancel_requested.get(),
             r.completed.replace(0),
             r.drop_panics.replace(0),
+            // The eager task is not the code its spawner marked.
+            r.forced_cancel.replace(0),
         )
     });
     run_task(shared, runnable, false);
@@ -163,6 +170,7 @@ pub(crate) fn run_task_eagerly(shared: &Shared, runnable: Runnable) {
         r.cancel_requested.set(saved.2);
         r.completed.set(saved.3);
         r.drop_panics.set(saved.4);
+        r.forced_cancel.set(saved.5);
     });
 }
 
@@ -207,8 +215,53 @@ pub fn current_task_id() -> Option<TaskId> {
 /// # });
 /// ```
 pub fn is_cancel_requested() -> bool {
-    RUN.try_with(|r| r.task.get().is_some() && r.cancel_requested.get())
-        .unwrap_or(false)
+    RUN.try_with(|r| {
+        r.forced_cancel.get() > 0 || (r.task.get().is_some() && r.cancel_requested.get())
+    })
+    .unwrap_or(false)
+}
+
+/// Runs `f` with [`is_cancel_requested`] true (and [`cancel_requested`]
+/// resolving) on this thread, as if the task being polled (or the
+/// `block_on` future) had been asked to finish; the previous answer is
+/// restored afterwards, also if `f` panics. A task started eagerly inside
+/// `f` is not affected.
+///
+/// This is how a structured-concurrency scope that is being cancelled
+/// gracefully (a task group's body, for one) lets the code it polls see the
+/// request through the usual functions, without the whole task being asked.
+///
+/// ```
+/// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+/// # ex.block_on(async {
+/// let t = eddy_executor::spawn(async {
+///     let mut inside = false;
+///     eddy_executor::with_cancel_requested(&mut || inside = eddy_executor::is_cancel_requested());
+///     (inside, eddy_executor::is_cancel_requested())
+/// });
+/// assert_eq!(t.await.unwrap(), (true, false));
+/// // The block_on future too.
+/// let mut inside = false;
+/// eddy_executor::with_cancel_requested(&mut || inside = eddy_executor::is_cancel_requested());
+/// assert!(inside && !eddy_executor::is_cancel_requested());
+/// # });
+/// ```
+pub fn with_cancel_requested(f: &mut dyn FnMut()) {
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = RUN.try_with(|r| r.forced_cancel.set(r.forced_cancel.get() - 1));
+        }
+    }
+    if RUN
+        .try_with(|r| r.forced_cancel.set(r.forced_cancel.get() + 1))
+        .is_err()
+    {
+        // The thread is being torn down: nothing to mark.
+        return f();
+    }
+    let _restore = Restore;
+    f();
 }
 
 /// Resolves once the current task has been asked to finish early with

@@ -77,7 +77,9 @@ impl<T, E: Into<BoxError>> ChildOutput for Result<T, E> {
 /// ```
 pub struct CaughtPanic {
     message: Option<String>,
-    payload: Mutex<Panic>,
+    /// `None` once the payload was taken out of a failure shared with a
+    /// handle (see [`GroupError::resume_panic`]).
+    payload: Mutex<Option<Panic>>,
 }
 
 impl CaughtPanic {
@@ -85,7 +87,34 @@ impl CaughtPanic {
         let panic = Panic::new(payload);
         CaughtPanic {
             message: panic.message().map(str::to_owned),
-            payload: Mutex::new(panic),
+            payload: Mutex::new(Some(panic)),
+        }
+    }
+
+    /// Takes the payload out through a shared reference; a second take
+    /// gets a payload rebuilt from the message.
+    fn take(&self) -> Panic {
+        let taken = self
+            .payload
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        taken.unwrap_or_else(|| self.rebuilt())
+    }
+
+    fn rebuilt(&self) -> Panic {
+        Panic::new(Box::new(
+            self.message
+                .clone()
+                .unwrap_or_else(|| "panicked".to_owned()),
+        ))
+    }
+
+    /// A copy that owns the payload, taken from `self`.
+    fn take_into_owned(&self) -> CaughtPanic {
+        CaughtPanic {
+            message: self.message.clone(),
+            payload: Mutex::new(Some(self.take())),
         }
     }
 
@@ -105,6 +134,10 @@ impl CaughtPanic {
 
     /// The panic, for [`std::panic::resume_unwind`] or a [`JoinError`](eddy_core::JoinError).
     ///
+    /// If the payload was already taken (a panic shared with a child's
+    /// handle and re-raised through the other side), the panic returned
+    /// carries the message as a `String` payload.
+    ///
     /// ```
     /// let err = eddy::run(eddy::task_group(|tg| async move {
     ///     tg.spawn(async { if true { panic!("boom") } });
@@ -116,7 +149,13 @@ impl CaughtPanic {
     /// assert_eq!(panic.message(), Some("boom"));
     /// ```
     pub fn into_panic(self) -> Panic {
-        self.payload.into_inner().unwrap_or_else(|e| e.into_inner())
+        let payload = self.payload.into_inner().unwrap_or_else(|e| e.into_inner());
+        match payload {
+            Some(p) => p,
+            None => Panic::new(Box::new(
+                self.message.unwrap_or_else(|| "panicked".to_owned()),
+            )),
+        }
     }
 }
 
@@ -181,7 +220,8 @@ pub struct Failure {
     /// The child's sequence number in its group; `None` for the body.
     pub(crate) child: Option<u64>,
     pub(crate) name: Option<Arc<str>>,
-    pub(crate) kind: FailureKind,
+    /// Shared with the child's handle ([`ChildFailure`]).
+    pub(crate) kind: Arc<FailureKind>,
 }
 
 impl Failure {
@@ -252,10 +292,7 @@ impl Failure {
     /// assert!(failure.panic().is_none());
     /// ```
     pub fn error(&self) -> Option<&(dyn Error + Send + Sync + 'static)> {
-        match &self.kind {
-            FailureKind::Error(e) => Some(&**e),
-            FailureKind::Panic(_) => None,
-        }
+        kind_error(&self.kind)
     }
 
     /// The panic, if it panicked.
@@ -270,13 +307,17 @@ impl Failure {
     /// assert!(failure.error().is_none());
     /// ```
     pub fn panic(&self) -> Option<&CaughtPanic> {
-        match &self.kind {
-            FailureKind::Panic(p) => Some(p),
-            FailureKind::Error(_) => None,
-        }
+        kind_panic(&self.kind)
     }
 
     /// Takes the parts apart.
+    ///
+    /// A failure is shared with the child's handle (its
+    /// [`ChildError::Failed`](crate::ChildError::Failed)). If that outcome
+    /// is still alive (the handle not dropped, or the `ChildError` kept),
+    /// the error cannot be moved out: it comes back as a
+    /// [`ChildFailure`] (boxed, in [`FailureKind::Error`]) that gives access
+    /// to it; a shared panic's payload is taken over.
     ///
     /// ```
     /// let err = eddy::run(eddy::task_group(|tg| async move {
@@ -289,7 +330,15 @@ impl Failure {
     /// }
     /// ```
     pub fn into_kind(self) -> FailureKind {
-        self.kind
+        match Arc::try_unwrap(self.kind) {
+            Ok(kind) => kind,
+            Err(shared) => match &*shared {
+                FailureKind::Panic(p) => FailureKind::Panic(p.take_into_owned()),
+                FailureKind::Error(_) => {
+                    FailureKind::Error(Box::new(ChildFailure { kind: shared }))
+                }
+            },
+        }
     }
 }
 
@@ -302,7 +351,7 @@ impl fmt::Display for Failure {
             (Some(_), None, Some(n)) => write!(f, "task {n}")?,
             (Some(_), None, None) => f.write_str("a task")?,
         }
-        match &self.kind {
+        match &*self.kind {
             FailureKind::Error(e) => write!(f, " failed: {e}"),
             FailureKind::Panic(p) => match p.message() {
                 Some(m) => write!(f, " panicked: {m}"),
@@ -312,11 +361,190 @@ impl fmt::Display for Failure {
     }
 }
 
+/// `true` when a member's `Err` is a cancellation passed on (asyncio's
+/// re-raised `CancelledError`): awaiting a cancelled sibling's handle with
+/// `?`. Such a member counts as cancelled, not failed.
+pub(crate) fn is_cancellation(kind: &FailureKind) -> bool {
+    let FailureKind::Error(e) = kind else {
+        return false;
+    };
+    matches!(
+        e.downcast_ref::<crate::ChildError>(),
+        Some(crate::ChildError::Cancelled)
+    )
+}
+
+fn kind_error(kind: &FailureKind) -> Option<&(dyn Error + Send + Sync + 'static)> {
+    match kind {
+        FailureKind::Error(e) => Some(&**e),
+        FailureKind::Panic(_) => None,
+    }
+}
+
+fn kind_panic(kind: &FailureKind) -> Option<&CaughtPanic> {
+    match kind {
+        FailureKind::Panic(p) => Some(p),
+        FailureKind::Error(_) => None,
+    }
+}
+
+/// A child's own failure, as its handle reports it
+/// ([`ChildError::Failed`](crate::ChildError::Failed)): the `Err` value it
+/// returned or the panic it raised. asyncio's `await task` re-raising the
+/// task's exception.
+///
+/// It is the very failure the group's [`GroupError`] holds, shared (an
+/// `Arc`), not a copy: inspect it by reference with
+/// [`error`](ChildFailure::error), [`downcast_ref`](ChildFailure::downcast_ref)
+/// and [`panic`](ChildFailure::panic). Cloning is cheap; two
+/// `ChildFailure`s are equal when they are the same failure.
+///
+/// As an [`Error`] it displays as the child's error (or `panicked: ..`) and
+/// its [`source`](Error::source) is the child's error.
+///
+/// ```
+/// use eddy_scope::ChildError;
+///
+/// #[derive(Debug)]
+/// struct ValueError(u32);
+/// impl std::fmt::Display for ValueError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "bad value {}", self.0) }
+/// }
+/// impl std::error::Error for ValueError {}
+///
+/// eddy::run(async {
+///     let tg = eddy::TaskGroup::new();
+///     let t = tg.spawn(async { Err::<(), _>(ValueError(7)) });
+///     let eg = tg.join().await.unwrap_err();
+///     let Err(ChildError::Failed(failure)) = t.await else { unreachable!() };
+///     assert_eq!(failure.downcast_ref::<ValueError>().unwrap().0, 7);
+///     assert_eq!(failure.to_string(), "bad value 7");
+///     // The same failure as in the group's error.
+///     assert!(eg.find::<ValueError>().is_some());
+/// });
+/// ```
+#[derive(Clone)]
+pub struct ChildFailure {
+    pub(crate) kind: Arc<FailureKind>,
+}
+
+impl ChildFailure {
+    /// How the child failed.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// let tg = eddy::TaskGroup::new();
+    /// let t = tg.spawn(async { if true { panic!("boom") } });
+    /// let _ = tg.join().await;
+    /// let Err(eddy::ChildError::Failed(f)) = t.await else { unreachable!() };
+    /// assert!(matches!(f.kind(), eddy_scope::FailureKind::Panic(_)));
+    /// # });
+    /// ```
+    pub fn kind(&self) -> &FailureKind {
+        &self.kind
+    }
+
+    /// The error the child returned, if it did not panic.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// let tg = eddy::TaskGroup::new();
+    /// let t = tg.spawn(async { Err::<(), _>("disk full") });
+    /// let _ = tg.join().await;
+    /// let Err(eddy::ChildError::Failed(f)) = t.await else { unreachable!() };
+    /// assert_eq!(f.error().unwrap().to_string(), "disk full");
+    /// assert!(f.panic().is_none());
+    /// # });
+    /// ```
+    pub fn error(&self) -> Option<&(dyn Error + Send + Sync + 'static)> {
+        kind_error(&self.kind)
+    }
+
+    /// The panic, if the child panicked.
+    ///
+    /// ```
+    /// # eddy::run(async {
+    /// let tg = eddy::TaskGroup::new();
+    /// let t = tg.spawn(async { if true { panic!("boom") } });
+    /// let _ = tg.join().await;
+    /// let Err(eddy::ChildError::Failed(f)) = t.await else { unreachable!() };
+    /// assert_eq!(f.panic().unwrap().message(), Some("boom"));
+    /// assert_eq!(f.to_string(), "panicked: boom");
+    /// # });
+    /// ```
+    pub fn panic(&self) -> Option<&CaughtPanic> {
+        kind_panic(&self.kind)
+    }
+
+    /// The child's error as an `E`, if it is one.
+    ///
+    /// ```
+    /// use std::io;
+    /// # eddy::run(async {
+    /// let tg = eddy::TaskGroup::new();
+    /// let t = tg.spawn(async { Err::<(), _>(io::Error::new(io::ErrorKind::NotFound, "no config")) });
+    /// let _ = tg.join().await;
+    /// let Err(eddy::ChildError::Failed(f)) = t.await else { unreachable!() };
+    /// assert_eq!(f.downcast_ref::<io::Error>().unwrap().kind(), io::ErrorKind::NotFound);
+    /// assert!(f.downcast_ref::<std::fmt::Error>().is_none());
+    /// # });
+    /// ```
+    pub fn downcast_ref<E: Error + 'static>(&self) -> Option<&E> {
+        self.error().and_then(|e| e.downcast_ref::<E>())
+    }
+}
+
+impl fmt::Debug for ChildFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ChildFailure").field(&*self.kind).finish()
+    }
+}
+
+impl fmt::Display for ChildFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.kind {
+            FailureKind::Error(e) => fmt::Display::fmt(e, f),
+            FailureKind::Panic(p) => fmt::Display::fmt(p, f),
+        }
+    }
+}
+
+impl Error for ChildFailure {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.error().map(|e| e as &(dyn Error + 'static))
+    }
+}
+
+impl PartialEq for ChildFailure {
+    fn eq(&self, other: &ChildFailure) -> bool {
+        Arc::ptr_eq(&self.kind, &other.kind)
+    }
+}
+
+impl Eq for ChildFailure {}
+
+impl std::hash::Hash for ChildFailure {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(Arc::as_ptr(&self.kind), state);
+    }
+}
+
 /// Every failure of a task group: asyncio's `ExceptionGroup`.
 ///
 /// Failures are kept in the order they happened, the first one first;
 /// errors returned by children while the group was cancelling them are
-/// collected too.
+/// collected too. A child that ended because it was cancelled is not a
+/// failure (nor is one that returned a cancellation error, a
+/// [`ChildError::Cancelled`](crate::ChildError::Cancelled) passed on with
+/// `?`: asyncio's re-raised `CancelledError`).
+///
+/// A child's failure is shared with its handle (awaiting it gives
+/// [`ChildError::Failed`](crate::ChildError::Failed) with the same error).
+/// Everything by reference works either way; the by-value methods
+/// ([`split`](GroupError::split), [`Failure::into_kind`]) can move an error
+/// out only once that handle's outcome is gone (the handle dropped, or its
+/// `ChildError` dropped): in a [`task_group`](crate::task_group_in) body
+/// that is always the case once the group returns.
 ///
 /// Inspect with [`failures`](GroupError::failures), [`find`](GroupError::find),
 /// [`contains`](GroupError::contains); take apart by type with
@@ -503,6 +731,9 @@ impl GroupError {
     /// `except* E` / `ExceptionGroup.split`): the matching errors, and a
     /// group of the rest if any remain.
     ///
+    /// An error still shared with a live child handle's outcome (see the
+    /// type's docs) cannot be moved out and stays in the rest.
+    ///
     /// ```
     /// use std::io;
     ///
@@ -521,15 +752,23 @@ impl GroupError {
         let mut matched = Vec::new();
         let mut rest = Vec::new();
         for f in self.failures {
-            match f.kind {
-                FailureKind::Error(e) if e.is::<E>() => match e.downcast::<E>() {
+            if !f.error().is_some_and(|e| e.is::<E>()) {
+                rest.push(f);
+                continue;
+            }
+            match Arc::try_unwrap(f.kind) {
+                Ok(FailureKind::Error(e)) => match e.downcast::<E>() {
                     Ok(e) => matched.push(*e),
                     Err(e) => rest.push(Failure {
-                        kind: FailureKind::Error(e),
+                        kind: Arc::new(FailureKind::Error(e)),
                         ..f
                     }),
                 },
-                kind => rest.push(Failure { kind, ..f }),
+                Ok(kind) => rest.push(Failure {
+                    kind: Arc::new(kind),
+                    ..f
+                }),
+                Err(shared) => rest.push(Failure { kind: shared, ..f }),
             }
         }
         let rest = (!rest.is_empty()).then_some(GroupError { failures: rest });
@@ -586,15 +825,16 @@ impl GroupError {
     /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
     /// ```
     pub fn resume_panic(self) -> GroupError {
-        let mut failures = self.failures;
-        if let Some(i) = failures.iter().position(|f| f.panic().is_some()) {
-            let f = failures.remove(i);
-            match f.kind {
-                FailureKind::Panic(p) => std::panic::resume_unwind(p.into_panic().into_payload()),
-                kind => failures.insert(i, Failure { kind, ..f }),
-            }
+        // Taken through the shared reference: works whether or not a
+        // child's handle still shares the failure.
+        let first = self
+            .failures
+            .iter()
+            .find_map(|f| f.panic().map(CaughtPanic::take));
+        if let Some(panic) = first {
+            std::panic::resume_unwind(panic.into_payload());
         }
-        GroupError { failures }
+        self
     }
 }
 

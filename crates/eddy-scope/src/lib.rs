@@ -38,7 +38,10 @@
 //! given a grace period, and dropped only if it has not finished by then.
 //! [`cancel_with_grace`] does this for one task; a task group does it for
 //! children spawned with a grace ([`ChildBuilder::grace`],
-//! [`TaskGroup::with_grace`]).
+//! [`TaskGroup::with_grace`]) and, with the group's grace, for its body
+//! ([`TaskGroup::run`]; the body sees the request through
+//! [`TaskGroupHandle::cancelled`], and `eddy::cancelled()` under the
+//! facade).
 //!
 //! Timeouts report [`Elapsed`], cancel scopes report [`Interrupted`], task
 //! handles report `JoinError::Cancelled` or [`ChildError::Cancelled`]: a
@@ -105,17 +108,19 @@ pub use cancel_scope::{
     CancelScope, Interrupted, MoveOn, Scoped, deadline_in, fail_after, fail_at, move_on_after,
     move_on_at,
 };
-pub use error::{BoxError, CaughtPanic, ChildOutput, Failure, FailureKind, GroupError};
+pub use error::{
+    BoxError, CaughtPanic, ChildFailure, ChildOutput, Failure, FailureKind, GroupError,
+};
 pub use gather::{
     GatherAll, GatherSettled, TryGatherAll, gather_all, gather_settled, try_gather_all,
 };
 pub use generator::{AsyncGen, TryAsyncGen, YieldItem, Yielder, async_gen, try_async_gen};
 pub use group::{
-    ChildBuilder, ChildError, GroupSpawnError, GroupTask, Join, Ready, Start, StartError,
-    TaskGroup, TaskGroupHandle, task_group_in,
+    Cancelled, ChildBuilder, ChildError, GroupSpawnError, GroupTask, Join, Ready, Start,
+    StartError, TaskGroup, TaskGroupHandle, task_group_in,
 };
 pub use map::{map_concurrent, try_map_concurrent};
-pub use probe::set_cancel_probe;
+pub use probe::{set_cancel_marker, set_cancel_probe};
 pub use resource::{Resource, with_resource_in};
 pub use shield::{Shielded, cancel_with_grace, shield_in};
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at, try_timeout, wait_for};

@@ -23,3 +23,40 @@ pub fn set_cancel_probe(probe: fn() -> bool) {
 pub(crate) fn outer_cancel_requested() -> bool {
     PROBE.get().is_some_and(|p| p())
 }
+
+/// Runs `f` as if the task being polled had been asked to finish.
+type Marker = fn(&mut dyn FnMut());
+
+static MARKER: OnceLock<Marker> = OnceLock::new();
+
+/// Tells this layer how to run a poll as if the task being polled had been
+/// asked to finish, so that a group's body that is being cancelled
+/// gracefully sees the request through the runtime's own
+/// `cancelled()` / `is_cancel_requested()` (not only through
+/// [`TaskGroupHandle::cancelled`](crate::TaskGroupHandle::cancelled)). The
+/// `eddy` facade installs `eddy_executor::with_cancel_requested`; only the
+/// first call has an effect. Without it, the body sees the group's request
+/// through the group's handle only.
+///
+/// ```
+/// fn plain(f: &mut dyn FnMut()) { f() }
+/// eddy_scope::set_cancel_marker(plain);
+/// ```
+pub fn set_cancel_marker(marker: Marker) {
+    let _ = MARKER.set(marker);
+}
+
+/// Polls with the current task marked as asked to finish (if a marker is
+/// installed).
+pub(crate) fn as_cancel_requested<T>(f: &mut dyn FnMut() -> T) -> T {
+    let Some(marker) = MARKER.get() else {
+        return f();
+    };
+    let mut out = None;
+    marker(&mut || out = Some(f()));
+    match out {
+        Some(out) => out,
+        // A marker that did not run the poll: run it plainly.
+        None => f(),
+    }
+}

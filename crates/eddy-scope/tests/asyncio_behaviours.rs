@@ -666,15 +666,24 @@ fn group_cancel_ends_early_without_error() {
     assert_eq!(drops.count(), 2);
     assert_eq!(clock.now() - start, ms(25));
 
-    // Spawning into a cancelling group starts nothing; into a joined one fails.
+    // Spawning into a cancelling group starts nothing and says so (asyncio
+    // 3.12+ raises RuntimeError); into a joined one fails too.
     rt.block_on(async {
         let tg = eddy::TaskGroup::new();
         tg.cancel();
+        assert_eq!(
+            tg.try_spawn(async {}).unwrap_err(),
+            GroupSpawnError::Cancelling
+        );
         let t = tg.spawn(async {});
         assert_eq!(t.id(), None);
+        assert!(t.is_finished(), "resolved at once, never pending");
         let h = tg.handle();
         tg.join().await.unwrap();
-        assert_eq!(t.await, Err(ChildError::Cancelled));
+        assert_eq!(
+            t.await,
+            Err(ChildError::NotStarted(GroupSpawnError::Cancelling))
+        );
         assert_eq!(h.try_spawn(async {}).unwrap_err(), GroupSpawnError::Closed);
     });
 }

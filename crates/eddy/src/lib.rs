@@ -73,9 +73,9 @@ pub use debug::{all_tasks, current_task};
 pub use run::{RunError, run, try_run};
 pub use runtime::{Builder, EnterGuard, Handle, Runtime, ShutdownSummary};
 pub use scope::{
-    AsyncGen, CancelScope, ChildError, Either, Elapsed, GroupError, GroupTask, Interrupted,
-    Resource, Shielded, TaskGroup, TaskGroupHandle, Timeout, WaitMode, Yielder, as_completed,
-    async_gen, cancel_with_grace, cancelled, fail_after, fail_at, gather, gather_all,
+    AsyncGen, CancelScope, ChildError, ChildFailure, Either, Elapsed, GroupError, GroupTask,
+    Interrupted, Resource, Shielded, TaskGroup, TaskGroupHandle, Timeout, WaitMode, Yielder,
+    as_completed, async_gen, cancel_with_grace, cancelled, fail_after, fail_at, gather, gather_all,
     gather_settled, is_cancel_requested, map_concurrent, move_on_after, move_on_at, race, race_all,
     resource, select, shield, task_group, timeout, timeout_at, try_async_gen, try_gather,
     try_gather_all, try_map_concurrent, wait, wait_for, with_resource,

@@ -63,6 +63,13 @@ fn current_spawner() -> Arc<dyn Spawn> {
     Arc::new(Handle::current().executor().clone())
 }
 
+/// Lets the group layer see (and show a cancelled group's body) the
+/// runtime's graceful-cancellation request.
+fn install_cancel_hooks() {
+    eddy_scope::set_cancel_probe(eddy_executor::is_cancel_requested);
+    eddy_scope::set_cancel_marker(eddy_executor::with_cancel_requested);
+}
+
 /// A [`TaskGroup`](eddy_scope::TaskGroup) on the current runtime; see
 /// [`eddy_scope::TaskGroup`] for the rules. Derefs to
 /// [`TaskGroupHandle`] for `spawn`, `start`, `cancel` and friends.
@@ -127,7 +134,8 @@ impl TaskGroup {
         )))
     }
 
-    /// The default grace period of the children; see
+    /// The group's grace period: the default of its children, and the
+    /// body's under [`run`](TaskGroup::run); see
     /// [`eddy_scope::TaskGroup::with_grace`].
     ///
     /// ```
@@ -138,6 +146,50 @@ impl TaskGroup {
     /// ```
     pub fn with_grace(self, grace: Duration) -> TaskGroup {
         TaskGroup(self.0.with_grace(grace))
+    }
+
+    /// Runs `body` in this group and waits for it and every child: the
+    /// same as [`task_group`], on a group set up first, for example with a
+    /// grace period: `eddy::TaskGroup::new().with_grace(d).run(body)`. When a
+    /// child fails or the group is cancelled, the body is then asked to
+    /// finish ([`cancelled`]`()` and `tg.cancelled()` resolve inside it) and
+    /// dropped only if it has not returned when the grace runs out.
+    ///
+    /// # Errors
+    ///
+    /// A [`GroupError`] with every failure when the body or a child failed.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future drops the body and cancels every child (without
+    /// grace).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// eddy::run(async {
+    ///     let out = eddy::TaskGroup::new()
+    ///         .with_grace(Duration::from_secs(1))
+    ///         .run(|tg| async move {
+    ///             tg.spawn(async { Err::<(), _>("boom") });
+    ///             eddy::cancelled().await; // a child failed: the body is asked to finish
+    ///             eddy::sleep(Duration::from_millis(5)).await; // awaited cleanup
+    ///         })
+    ///         .await;
+    ///     assert_eq!(out.unwrap_err().len(), 1);
+    /// });
+    /// ```
+    pub async fn run<B, Fut>(
+        self,
+        body: B,
+    ) -> Result<Option<<Fut::Output as ChildOutput>::Ok>, GroupError>
+    where
+        B: FnOnce(TaskGroupHandle) -> Fut,
+        Fut: Future,
+        Fut::Output: ChildOutput,
+    {
+        install_cancel_hooks();
+        self.0.run(body).await
     }
 
     /// A cloneable handle for spawning from elsewhere (children included).
@@ -206,6 +258,12 @@ impl fmt::Debug for TaskGroup {
 /// on to the children (each with its grace period); the body sees it
 /// itself through [`cancelled`] / [`is_cancel_requested`].
 ///
+/// When a child fails or the group is cancelled, the body is cancelled
+/// like the children: dropped at once here (no grace period); for a
+/// graceful cancellation of the body, where [`cancelled`] resolves inside
+/// it and it may await its cleanup, give the group a grace period:
+/// `eddy::TaskGroup::new().with_grace(d).run(body)`.
+///
 /// # Example
 ///
 /// ```
@@ -229,7 +287,7 @@ where
     Fut: Future,
     Fut::Output: ChildOutput,
 {
-    eddy_scope::set_cancel_probe(eddy_executor::is_cancel_requested);
+    install_cancel_hooks();
     task_group_in(current_spawner(), body).await
 }
 
