@@ -102,6 +102,11 @@ fn hyper_client_on_eddy_talks_http1_and_http2() {
                     .header("host", "localhost")
                     .body(Empty::<Bytes>::new())
                     .unwrap();
+                // hyper's contract: a keep-alive connection takes the next
+                // request only once the connection task has finished the last
+                // one; `ready` waits for that (skipping it races on the
+                // multi-threaded runtime and fails with "connection was not ready").
+                h1.ready().await.unwrap();
                 let resp = h1.send_request(req).await.unwrap();
                 assert_eq!(resp.status(), StatusCode::OK);
                 let body = resp.into_body().collect().await.unwrap().to_bytes();
