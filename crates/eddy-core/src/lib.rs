@@ -13,6 +13,9 @@
 //!   read a manual clock that only moves when told to.
 //! * [`Spawn`]: how a higher layer (a task group, the blocking pool) starts a
 //!   task without knowing which executor runs it.
+//! * [`abandon`]: how a destructor that cannot await (a task group dropped
+//!   with children still cleaning up) hands what is left to the code dropping
+//!   it, so a cancelled task finishes only after its children have.
 //!
 //! It also holds the vocabulary every layer shares: [`TaskId`], [`TaskMeta`],
 //! [`JoinError`] and [`Panic`].
@@ -47,6 +50,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod abandon;
 mod clock;
 mod park;
 mod spawn;

@@ -1,7 +1,7 @@
 //! The executor: run queues, workers, parking and shutdown.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -216,6 +216,10 @@ impl Builder {
                 tasks: Slab::new(),
                 idle_waiters: Vec::new(),
                 spawned: 0,
+                remote_flags: HashMap::new(),
+                remote_undelivered: 0,
+                exit_waiters: Vec::new(),
+                next_exit_token: 0,
             }),
             driver: Mutex::new(Box::new(driver)),
             driver_unpark,
@@ -225,6 +229,7 @@ impl Builder {
             shutdown: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             cancel_all_requested: AtomicBool::new(false),
+            remote_pending: AtomicBool::new(false),
             event_interval: self.event_interval,
             lifo_slot: self.lifo_slot && workers > 1,
             stats: Stats::default(),
@@ -336,6 +341,26 @@ pub(crate) struct Registry {
     idle_waiters: Vec<Waker>,
     /// Tasks spawned so far (kept here: the lock is held on spawn anyway).
     spawned: u64,
+    /// Cancel flags a [`CancelHandle`](crate::CancelHandle) set, by registry
+    /// key: the task's next run moves them into its header (a cancel handle
+    /// cannot reach the header: it lives in the task's allocation, which the
+    /// handle does not keep alive). The entry stays until the task leaves,
+    /// so a second request is known not to be new.
+    remote_flags: HashMap<u32, RemoteFlags>,
+    /// Entries of `remote_flags` with flags not yet moved into a header.
+    remote_undelivered: usize,
+    /// Futures waiting for a task to be gone (see [`Shared::poll_exit`]):
+    /// key, id, a token naming the waiter, its waker.
+    exit_waiters: Vec<(u32, TaskId, u64, Waker)>,
+    next_exit_token: u64,
+}
+
+/// What cancel handles asked of one task (see `Registry::remote_flags`).
+#[derive(Clone, Copy)]
+struct RemoteFlags {
+    id: TaskId,
+    set: u8,
+    delivered: u8,
 }
 
 pub(crate) struct Shared {
@@ -358,6 +383,9 @@ pub(crate) struct Shared {
     /// [`Handle::request_cancel_all`] was called: every task sees
     /// `is_cancel_requested()`.
     pub(crate) cancel_all_requested: AtomicBool,
+    /// `registry.remote_flags` is not empty: read before every run, so the
+    /// registry lock is taken only while a cancel handle has news.
+    pub(crate) remote_pending: AtomicBool,
     event_interval: u32,
     lifo_slot: bool,
     stats: Stats,
@@ -372,19 +400,139 @@ pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn unregister(&self, key: u32) {
+    /// Removes the task `id` from the registry (a no-op if it has left
+    /// already); `false` if it was not there.
+    pub(crate) fn unregister(&self, key: u32, id: TaskId) -> bool {
         let mut reg = lock(&self.registry);
-        let key = key as usize;
-        if reg.tasks.contains(key) {
-            reg.tasks.remove(key);
+        let k = key as usize;
+        if !matches!(reg.tasks.get(k), Some((i, _)) if *i == id) {
+            return false;
         }
-        if reg.tasks.is_empty() && !reg.idle_waiters.is_empty() {
-            let waiters = std::mem::take(&mut reg.idle_waiters);
-            drop(reg);
-            for w in waiters {
-                w.wake();
+        reg.tasks.remove(k);
+        if !reg.remote_flags.is_empty() {
+            if let Some(r) = reg.remote_flags.remove(&key) {
+                if r.set != r.delivered {
+                    reg.remote_undelivered -= 1;
+                    self.remote_pending
+                        .store(reg.remote_undelivered > 0, Ordering::Release);
+                }
             }
         }
+        let mut exited = Vec::new();
+        if !reg.exit_waiters.is_empty() {
+            let mut i = 0;
+            while i < reg.exit_waiters.len() {
+                if reg.exit_waiters[i].0 == key {
+                    exited.push(reg.exit_waiters.swap_remove(i).3);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        if reg.tasks.is_empty() && !reg.idle_waiters.is_empty() {
+            exited.append(&mut reg.idle_waiters);
+        }
+        drop(reg);
+        for w in exited {
+            w.wake();
+        }
+        true
+    }
+
+    /// Ready once the task `id` (registered under `key`) is gone: its future
+    /// dropped and its outcome stored. `token` names the waiter so that a
+    /// re-poll replaces its waker; [`Shared::forget_exit`] removes it.
+    pub(crate) fn poll_exit(
+        &self,
+        key: u32,
+        id: TaskId,
+        token: &mut Option<u64>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let mut reg = lock(&self.registry);
+        if !matches!(reg.tasks.get(key as usize), Some((i, _)) if *i == id) {
+            if let Some(t) = token.take() {
+                reg.exit_waiters.retain(|w| w.2 != t);
+            }
+            return Poll::Ready(());
+        }
+        match *token {
+            Some(t) => {
+                if let Some(w) = reg.exit_waiters.iter_mut().find(|w| w.2 == t) {
+                    w.3.clone_from(cx.waker());
+                } else {
+                    reg.exit_waiters.push((key, id, t, cx.waker().clone()));
+                }
+            }
+            None => {
+                let t = reg.next_exit_token;
+                reg.next_exit_token += 1;
+                *token = Some(t);
+                reg.exit_waiters.push((key, id, t, cx.waker().clone()));
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Drops the waiter `token` registered by [`Shared::poll_exit`].
+    pub(crate) fn forget_exit(&self, token: u64) {
+        lock(&self.registry).exit_waiters.retain(|w| w.2 != token);
+    }
+
+    /// Sets `flag` for the task `id` from a cancel handle. `false` when the
+    /// task is gone or a cancel handle had already set the flag.
+    pub(crate) fn set_remote_flag(&self, key: u32, id: TaskId, flag: u8) -> bool {
+        let mut reg = lock(&self.registry);
+        let waker = match reg.tasks.get(key as usize) {
+            Some((i, w)) if *i == id => w.clone(),
+            _ => return false,
+        };
+        let fresh = RemoteFlags {
+            id,
+            set: 0,
+            delivered: 0,
+        };
+        let entry = reg.remote_flags.entry(key).or_insert(fresh);
+        if entry.id != id {
+            // Left over from an earlier task in this slot (cannot happen
+            // while `unregister` removes entries; kept for safety).
+            *entry = fresh;
+        }
+        let new = entry.set & flag == 0;
+        if !new {
+            return false;
+        }
+        let was_pending = entry.set != entry.delivered;
+        entry.set |= flag;
+        if !was_pending {
+            reg.remote_undelivered += 1;
+        }
+        self.remote_pending.store(true, Ordering::Release);
+        drop(reg);
+        waker.wake();
+        true
+    }
+
+    /// Takes the flags cancel handles set for the task `id`.
+    pub(crate) fn take_remote_flags(&self, key: u32, id: TaskId) -> u8 {
+        let mut reg = lock(&self.registry);
+        let flags = match reg.remote_flags.get_mut(&key) {
+            Some(r) if r.id == id && r.set != r.delivered => {
+                let f = r.set & !r.delivered;
+                r.delivered = r.set;
+                f
+            }
+            _ => return 0,
+        };
+        reg.remote_undelivered -= 1;
+        self.remote_pending
+            .store(reg.remote_undelivered > 0, Ordering::Release);
+        flags
+    }
+
+    /// `true` while the task `id` is registered under `key`.
+    pub(crate) fn is_alive(&self, key: u32, id: TaskId) -> bool {
+        matches!(lock(&self.registry).tasks.get(key as usize), Some((i, _)) if *i == id)
     }
 
     /// Wakes the task registered under `key`, if it is still the task `id`
@@ -735,6 +883,17 @@ thread_local! {
     static RUNNING: Cell<bool> = const { Cell::new(false) };
     static WORKER: RefCell<Option<Rc<WorkerCtx>>> = const { RefCell::new(None) };
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+}
+
+/// Unregisters the task `id` from the executor whose worker this thread is,
+/// if it is registered there; `false` otherwise (no worker context: the
+/// caller unregisters later).
+pub(crate) fn unregister_here(key: u32, id: TaskId) -> bool {
+    WORKER
+        .try_with(|w| w.borrow().as_ref().map(|c| c.shared.unregister(key, id)))
+        .ok()
+        .flatten()
+        .unwrap_or(false)
 }
 
 fn with_worker<R>(shared: &Shared, f: impl FnOnce(Option<&WorkerCtx>) -> R) -> R {

@@ -59,6 +59,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod cancel;
 mod debug;
 mod executor;
 mod introspect;
@@ -78,7 +79,7 @@ pub use executor::{
 pub use introspect::{TaskDump, TaskInfo, TaskState, all_tasks, current_task};
 pub use park::ThreadPark;
 pub use task::{
-    CancelRequested, Task, cancel_requested, current_task_id, is_cancel_requested,
+    CancelHandle, CancelRequested, Task, cancel_requested, current_task_id, is_cancel_requested,
     with_cancel_requested,
 };
 pub use yield_now::{YieldNow, yield_now};

@@ -11,9 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 
+use eddy_core::abandon::{self, AbandonMode};
 use eddy_core::{JoinError, Panic, TaskControl, TaskId, TaskMeta};
 use pin_project_lite::pin_project;
 
+pub use crate::cancel::CancelHandle;
+use crate::cancel::ExitWait;
 use crate::executor::Shared;
 
 /// What every task carries in its allocation (async-task's metadata slot).
@@ -68,14 +71,25 @@ pub(crate) const CANCEL_REQUESTED: u8 = 2;
 pub(crate) const OUTCOME_OK: u8 = 1;
 pub(crate) const OUTCOME_CANCELLED: u8 = 2;
 pub(crate) const OUTCOME_PANICKED: u8 = 3;
+/// Or-ed into an outcome: the task left the registry from inside its last
+/// poll (see `finish`).
+const UNREGISTERED: u8 = 0x80;
 
 /// What the worker tells the task it is about to poll, through a thread-local
 /// (the future cannot see its own header). One `Cell` per field, so the hot
 /// path writes and reads single words instead of copying a struct.
 struct RunState {
     task: Cell<Option<TaskId>>,
+    /// The running task's registry key (for [`CancelHandle::current`]).
+    key: Cell<u32>,
     /// Drop the future instead of polling it.
     cancel: Cell<bool>,
+    /// The executor is shutting down: a cancelled task stops waiting for
+    /// what its destructors left behind.
+    shutdown: Cell<bool>,
+    /// The running task cancelled itself during this poll: if it returns
+    /// without suspending, it ends cancelled (asyncio's rule).
+    self_cancel: Cell<bool>,
     /// [`Task::request_cancel`] was called.
     cancel_requested: Cell<bool>,
     /// Depth of [`with_cancel_requested`] calls on this thread: while
@@ -96,7 +110,10 @@ thread_local! {
     static RUN: RunState = const {
         RunState {
             task: Cell::new(None),
+            key: Cell::new(0),
             cancel: Cell::new(false),
+            shutdown: Cell::new(false),
+            self_cancel: Cell::new(false),
             cancel_requested: Cell::new(false),
             forced_cancel: Cell::new(0),
             completed: Cell::new(0),
@@ -121,11 +138,21 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
     let header = runnable.metadata();
     let key = header.key;
     let id = header.id;
-    let flags = header.flags.load(Ordering::Acquire);
+    let mut flags = header.flags.load(Ordering::Acquire);
+    if shared.remote_pending.load(Ordering::Acquire) {
+        let remote = shared.take_remote_flags(key, id);
+        if remote != 0 {
+            flags |= remote;
+            header.flags.fetch_or(remote, Ordering::AcqRel);
+        }
+    }
     let started = crate::debug::before_poll(shared, id);
-    let (completed, drop_panics) = RUN.with(|r| {
+    let (mut completed, drop_panics) = RUN.with(|r| {
         r.task.set(Some(id));
+        r.key.set(key);
         r.cancel.set(force_cancel || flags & CANCEL != 0);
+        r.shutdown.set(force_cancel);
+        r.self_cancel.set(false);
         r.cancel_requested.set(
             flags & CANCEL_REQUESTED != 0 || shared.cancel_all_requested.load(Ordering::Relaxed),
         );
@@ -136,8 +163,10 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
     if drop_panics > 0 {
         shared.note_drop_panics(drop_panics);
     }
-    if completed != 0 {
-        shared.unregister(key);
+    if completed & UNREGISTERED != 0 {
+        completed &= !UNREGISTERED;
+    } else if completed != 0 {
+        shared.unregister(key, id);
     }
     if started.is_some() || completed == OUTCOME_PANICKED {
         crate::debug::after_poll(shared, id, started, completed);
@@ -155,6 +184,7 @@ pub(crate) fn run_task_eagerly(shared: &Shared, runnable: Runnable) {
     let saved = RUN.with(|r| {
         (
             r.task.get(),
+            (r.key.get(), r.shutdown.get(), r.self_cancel.get()),
             r.cancel.get(),
             r.cancel_requested.get(),
             r.completed.replace(0),
@@ -166,16 +196,41 @@ pub(crate) fn run_task_eagerly(shared: &Shared, runnable: Runnable) {
     run_task(shared, runnable, false);
     RUN.with(|r| {
         r.task.set(saved.0);
-        r.cancel.set(saved.1);
-        r.cancel_requested.set(saved.2);
-        r.completed.set(saved.3);
-        r.drop_panics.set(saved.4);
-        r.forced_cancel.set(saved.5);
+        r.key.set(saved.1.0);
+        r.shutdown.set(saved.1.1);
+        r.self_cancel.set(saved.1.2);
+        r.cancel.set(saved.2);
+        r.cancel_requested.set(saved.3);
+        r.completed.set(saved.4);
+        r.drop_panics.set(saved.5);
+        r.forced_cancel.set(saved.6);
     });
 }
 
 fn note_drop_panic() {
     let _ = RUN.try_with(|r| r.drop_panics.set(r.drop_panics.get() + 1));
+}
+
+/// A cancel flag was just set on the task `id`: if that is the task being
+/// polled on this thread, let it see so at once.
+pub(crate) fn note_flag_on(id: TaskId, flag: u8) {
+    let _ = RUN.try_with(|r| {
+        if r.task.get() == Some(id) {
+            if flag & CANCEL != 0 {
+                r.self_cancel.set(true);
+            }
+            if flag & CANCEL_REQUESTED != 0 {
+                r.cancel_requested.set(true);
+            }
+        }
+    });
+}
+
+/// The running task's id and registry key.
+pub(crate) fn current_task_key() -> Option<(TaskId, u32)> {
+    RUN.try_with(|r| r.task.get().map(|id| (id, r.key.get())))
+        .ok()
+        .flatten()
 }
 
 /// The id of the task being polled on this thread, if any (asyncio's
@@ -320,6 +375,9 @@ pin_project! {
     #[project_replace = StageReplace]
     enum Stage<F> {
         Running { #[pin] fut: F },
+        // Boxed: most tasks never drain, and every idle task pays for the
+        // largest variant.
+        Draining { drain: Box<Drain> },
         Done,
     }
 }
@@ -400,52 +458,129 @@ impl<F> TaskFuture<F> {
     }
 }
 
+/// A task that ended early (cancelled or panicked) whose destructors left
+/// work behind ([`eddy_core::abandon`]): a task group's children still
+/// running their cleanup. The task's outcome waits until they are done, so
+/// no child outlives the task that hosted its group.
+pub(crate) struct Drain {
+    left: Vec<eddy_core::BoxFuture>,
+    err: JoinError,
+}
+
+fn record_panic(payload: Box<dyn std::any::Any + Send>) -> JoinError {
+    let panic = Panic::new(payload);
+    let msg = panic.message().unwrap_or("<non-string panic>").to_owned();
+    let _ = RUN.try_with(|r| r.panic_msg.replace(Some(msg)));
+    JoinError::Panicked(panic)
+}
+
+fn finish<T>(out: Result<T, JoinError>) -> Poll<Result<T, JoinError>> {
+    let outcome = match &out {
+        Ok(_) => OUTCOME_OK,
+        Err(JoinError::Panicked(_)) => OUTCOME_PANICKED,
+        Err(_) => OUTCOME_CANCELLED,
+    };
+    let _ = RUN.try_with(|r| {
+        // Leave the registry before async-task stores the output and wakes
+        // the awaiter: whoever sees the output then also sees the task gone
+        // (`CancelHandle::is_finished`, the exit a `wait_for` waits for).
+        let early = r
+            .task
+            .get()
+            .is_some_and(|id| crate::executor::unregister_here(r.key.get(), id));
+        r.completed.set(if early {
+            outcome | UNREGISTERED
+        } else {
+            outcome
+        });
+    });
+    Poll::Ready(out)
+}
+
+/// Polls what a dropped future left behind; `true` once all of it is done.
+/// A panic in one of them ends that one only: the task's outcome stands.
+fn poll_left(left: &mut Vec<eddy_core::BoxFuture>, cx: &mut Context<'_>) -> bool {
+    left.retain_mut(|f| {
+        matches!(
+            catch_unwind(AssertUnwindSafe(|| f.as_mut().poll(cx))),
+            Ok(Poll::Pending)
+        )
+    });
+    left.is_empty()
+}
+
 impl<F: Future> Future for TaskFuture<F> {
     type Output = Result<F::Output, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let mut out = if RUN.with(|r| r.cancel.get()) {
-            Err(JoinError::Cancelled)
-        } else {
-            let polled = match this.stage.as_mut().project() {
-                StageProj::Running { fut } => catch_unwind(AssertUnwindSafe(|| fut.poll(cx))),
-                // async-task never polls a completed future; stay inert if it did.
-                StageProj::Done => return Poll::Pending,
-            };
-            match polled {
-                Ok(Poll::Pending) => return Poll::Pending,
-                Ok(Poll::Ready(v)) => Ok(v),
-                Err(payload) => {
-                    let panic = Panic::new(payload);
-                    let msg = panic.message().unwrap_or("<non-string panic>").to_owned();
-                    let _ = RUN.try_with(|r| r.panic_msg.replace(Some(msg)));
-                    Err(JoinError::Panicked(panic))
+        let (cancel, shutdown) = RUN.with(|r| (r.cancel.get(), r.shutdown.get()));
+        let out = match this.stage.as_mut().project() {
+            StageProj::Draining { drain } => {
+                // Shutdown stops the wait: every task is being cancelled,
+                // and what is left may belong to one that will never run.
+                if !shutdown && !poll_left(&mut drain.left, cx) {
+                    return Poll::Pending;
                 }
+                let StageReplace::Draining { drain } = this.stage.project_replace(Stage::Done)
+                else {
+                    unreachable!("the stage was Draining")
+                };
+                return finish(Err(drain.err));
             }
+            // async-task never polls a completed future; stay inert if it did.
+            StageProj::Done => return Poll::Pending,
+            StageProj::Running { .. } if cancel => Err(JoinError::Cancelled),
+            StageProj::Running { fut } => match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(v)) if RUN.with(|r| r.self_cancel.get()) => {
+                    // asyncio: a task that cancels itself and returns
+                    // without suspending again ends cancelled.
+                    if catch_unwind(AssertUnwindSafe(|| drop(v))).is_err() {
+                        note_drop_panic();
+                    }
+                    Err(JoinError::Cancelled)
+                }
+                Ok(Poll::Ready(v)) => Ok(v),
+                Err(payload) => Err(record_panic(payload)),
+            },
         };
         // Drop the future here rather than inside async-task: its destructors
         // (the `finally` blocks) then run before the awaiter is woken, and a
         // panic in one of them is caught and reported.
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
-            this.stage.project_replace(Stage::Done);
-        })) {
-            if out.is_ok() {
-                let panic = Panic::new(payload);
-                let msg = panic.message().unwrap_or("<non-string panic>").to_owned();
-                let _ = RUN.try_with(|r| r.panic_msg.replace(Some(msg)));
-                out = Err(JoinError::Panicked(panic));
+        let Err(mut err) = out else {
+            // A future that returned has dropped its locals already.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
+                this.stage.project_replace(Stage::Done);
+            })) {
+                return finish(Err(record_panic(payload)));
+            }
+            return finish(out);
+        };
+        let mut dropped = Ok(());
+        let left = abandon::collect_abandoned(AbandonMode::Wait, || {
+            dropped = catch_unwind(AssertUnwindSafe(|| {
+                this.stage.as_mut().project_replace(Stage::Done);
+            }));
+        });
+        if let Err(payload) = dropped {
+            if err.is_cancelled() {
+                // asyncio and trio surface an error raised while a task is
+                // being cancelled: the panic wins over `Cancelled`.
+                err = record_panic(payload);
             } else {
                 note_drop_panic();
             }
         }
-        let outcome = match &out {
-            Ok(_) => OUTCOME_OK,
-            Err(JoinError::Panicked(_)) => OUTCOME_PANICKED,
-            Err(_) => OUTCOME_CANCELLED,
-        };
-        let _ = RUN.try_with(|r| r.completed.set(outcome));
-        Poll::Ready(out)
+        if left.is_empty() || shutdown {
+            return finish(Err(err));
+        }
+        let mut drain = Box::new(Drain { left, err });
+        if poll_left(&mut drain.left, cx) {
+            return finish(Err(drain.err));
+        }
+        this.stage.set(Stage::Draining { drain });
+        Poll::Pending
     }
 }
 
@@ -477,11 +612,17 @@ impl<F: Future> Future for TaskFuture<F> {
 /// ```
 pub struct Task<T> {
     inner: Option<async_task::Task<Result<T, JoinError>, Header>>,
+    /// Polled at least once: someone is awaiting the task (see the `Drop`
+    /// impl and [`eddy_core::abandon::AbandonMode::CancelAwaited`]).
+    awaited: bool,
 }
 
 impl<T> Task<T> {
     pub(crate) fn new(inner: async_task::Task<Result<T, JoinError>, Header>) -> Self {
-        Task { inner: Some(inner) }
+        Task {
+            inner: Some(inner),
+            awaited: false,
+        }
     }
 
     fn header(&self) -> &Header {
@@ -558,18 +699,50 @@ impl<T> Task<T> {
     /// Cancelling a task that has already finished does nothing: awaiting it
     /// still gives its output. Cancelling twice is the same as once.
     ///
+    /// Returns whether the request was new: `false` when the task had
+    /// already finished or had been cancelled before (asyncio's `cancel()`
+    /// returns `False` on a finished task). A task that cancels itself (with
+    /// its own handle or a [`CancelHandle`]) and then returns without
+    /// suspending ends cancelled, as in asyncio; if it suspends, it is
+    /// dropped at that suspension point.
+    ///
     /// ```
     /// use eddy_core::JoinError;
     ///
     /// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
     /// # ex.block_on(async {
     /// let t = eddy_executor::spawn(std::future::pending::<()>());
-    /// t.cancel();
+    /// assert!(t.cancel());
+    /// assert!(!t.cancel()); // already asked
+    /// assert!(matches!(t.await, Err(JoinError::Cancelled)));
+    ///
+    /// let done = eddy_executor::spawn(async { 1 });
+    /// eddy_executor::yield_now().await;
+    /// assert!(!done.cancel()); // finished: nothing to cancel
+    /// assert_eq!(done.await.unwrap(), 1);
+    /// # });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.set_flag(CANCEL)
+    }
+
+    /// A cloneable handle that cancels this task from places that do not own
+    /// the `Task` (another task, a callback, a signal handler).
+    ///
+    /// ```
+    /// use eddy_core::JoinError;
+    ///
+    /// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+    /// # ex.block_on(async {
+    /// let t = eddy_executor::spawn(std::future::pending::<()>());
+    /// let h = t.cancel_handle();
+    /// eddy_executor::spawn(async move { h.cancel() }).await.unwrap();
     /// assert!(matches!(t.await, Err(JoinError::Cancelled)));
     /// # });
     /// ```
-    pub fn cancel(&self) {
-        self.set_flag(CANCEL);
+    pub fn cancel_handle(&self) -> CancelHandle {
+        let h = self.header();
+        CancelHandle::new(h.shared.clone(), h.key, h.id)
     }
 
     /// Asks the task to finish early, without dropping it: inside the task,
@@ -598,11 +771,17 @@ impl<T> Task<T> {
         self.set_flag(CANCEL_REQUESTED);
     }
 
-    fn set_flag(&self, flag: u8) {
+    fn set_flag(&self, flag: u8) -> bool {
+        if self.is_finished() {
+            return false;
+        }
         let header = self.header();
-        if header.flags.fetch_or(flag, Ordering::AcqRel) & flag == 0 {
+        let new = header.flags.fetch_or(flag, Ordering::AcqRel) & flag == 0;
+        if new {
+            note_flag_on(header.id, flag);
             header.shared.wake_task(header.key, header.id);
         }
+        new
     }
 
     /// Lets the task run on without a handle. Same as dropping the handle.
@@ -631,7 +810,21 @@ fn debug_handle_dropped(header: &Header) {
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
         if let Some(t) = self.inner.take() {
-            debug_handle_dropped(t.metadata());
+            let h = t.metadata();
+            if self.awaited
+                && !t.is_finished()
+                && abandon::abandon_mode() == Some(AbandonMode::CancelAwaited)
+            {
+                // The awaiter is being given up on (`wait_for` timed out or
+                // was cancelled): asyncio cancels the awaited task with it,
+                // and the awaiter waits until the task is gone.
+                if h.flags.fetch_or(CANCEL, Ordering::AcqRel) & CANCEL == 0 {
+                    h.shared.wake_task(h.key, h.id);
+                }
+                let exit = ExitWait::new(h.shared.clone(), h.key, h.id);
+                let _ = abandon::offer_abandoned(Box::pin(exit));
+            }
+            debug_handle_dropped(h);
             t.detach();
         }
     }
@@ -645,6 +838,7 @@ impl<T> Future for Task<T> {
     /// Polling again after the handle has returned `Ready` panics, as for any
     /// future that is polled after completion.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.awaited = true;
         match self.inner.as_mut() {
             Some(t) => {
                 let out = Pin::new(&mut *t).poll(cx);
@@ -680,7 +874,7 @@ impl TaskControl for Task<()> {
     }
 
     fn cancel(&mut self) {
-        Task::cancel(self)
+        Task::cancel(self);
     }
 
     fn request_cancel(&mut self) {

@@ -50,8 +50,10 @@
 //!
 //! # Timeouts
 //!
-//! [`timeout`] / [`timeout_at`] / [`wait_for`] race a future against a
-//! deadline on the runtime's timer (manual in tests). The deadline of a
+//! [`timeout`] / [`timeout_at`] race a future against a deadline on the
+//! runtime's timer (manual in tests); [`wait_for`] is asyncio's stricter
+//! form, which cancels the tasks the future awaits and waits until they
+//! have finished before reporting [`Elapsed`]. The deadline of a
 //! [`Timeout`] can be moved while it runs; a [`CancelScope`] can also be
 //! cancelled from outside, and [`move_on_after`] / [`fail_after`] are trio's
 //! shorthands.
@@ -103,6 +105,7 @@ mod shield;
 mod test_util;
 mod timeout;
 mod wait;
+mod wait_for;
 
 pub use cancel_scope::{
     CancelScope, Interrupted, MoveOn, Scoped, deadline_in, fail_after, fail_at, move_on_after,
@@ -123,10 +126,11 @@ pub use map::{map_concurrent, try_map_concurrent};
 pub use probe::{set_cancel_marker, set_cancel_probe};
 pub use resource::{Resource, with_resource_in};
 pub use shield::{Shielded, cancel_with_grace, shield_in};
-pub use timeout::{Elapsed, Timeout, timeout, timeout_at, try_timeout, wait_for};
+pub use timeout::{Elapsed, Timeout, timeout, timeout_at, try_timeout};
 pub use wait::{
     AsCompleted, Either, Select, WaitMode, Waited, as_completed, race, race_all, select, wait,
 };
+pub use wait_for::{WaitFor, wait_for};
 
 /// Used by the `gather!` and `try_gather!` macros; not public API.
 #[doc(hidden)]

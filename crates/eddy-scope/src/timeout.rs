@@ -1,4 +1,4 @@
-//! `timeout`, `timeout_at`, `wait_for` and the reschedulable [`Timeout`].
+//! `timeout`, `timeout_at` and the reschedulable [`Timeout`].
 
 use std::fmt;
 use std::future::Future;
@@ -53,7 +53,7 @@ impl From<Elapsed> for std::io::Error {
 }
 
 pin_project! {
-    /// Future returned by [`timeout`], [`timeout_at`] and [`wait_for`]: the
+    /// Future returned by [`timeout`] and [`timeout_at`]: the
     /// inner future raced against a deadline (asyncio's `asyncio.Timeout`).
     ///
     /// The inner future is polled first on every wake-up, so a future that
@@ -221,8 +221,12 @@ impl<F> fmt::Debug for Timeout<F> {
 }
 
 /// Runs `future` for at most `duration`: `Ok(output)` if it completes in
-/// time, `Err(Elapsed)` otherwise (asyncio's `async with asyncio.timeout(d)`
-/// and `wait_for`).
+/// time, `Err(Elapsed)` otherwise (asyncio's `async with asyncio.timeout(d)`).
+///
+/// The inner future is dropped when the deadline fires; a task handle inside
+/// it is dropped too, which detaches its task (as in tokio). To cancel an
+/// awaited task with the deadline and wait until it has finished, as asyncio
+/// does, use [`wait_for`](crate::wait_for).
 ///
 /// A zero duration still returns the output of a future that is ready on its
 /// first poll.
@@ -307,24 +311,6 @@ pub fn try_timeout<F: Future>(duration: Duration, future: F) -> Result<Timeout<F
     let h = TimerHandle::try_current()?;
     let deadline = deadline_after(h.now(), duration);
     Ok(Timeout::new_in(&h, deadline, future))
-}
-
-/// asyncio's name for [`timeout`]: `wait_for(fut, timeout)`.
-///
-/// # Panics
-///
-/// Outside an eddy runtime.
-///
-/// ```
-/// use std::time::Duration;
-/// eddy::run(async {
-///     let r = eddy_scope::wait_for(std::future::pending::<()>(), Duration::from_millis(5)).await;
-///     assert_eq!(r, Err(eddy_scope::Elapsed::new()));
-/// });
-/// ```
-#[track_caller]
-pub fn wait_for<F: Future>(future: F, duration: Duration) -> Timeout<F> {
-    timeout(duration, future)
 }
 
 /// Stands in for "no deadline" where a duration overflows `Instant`: about

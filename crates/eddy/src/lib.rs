@@ -74,16 +74,16 @@ pub use run::{RunError, run, try_run};
 pub use runtime::{Builder, EnterGuard, Handle, Runtime, ShutdownSummary};
 pub use scope::{
     AsyncGen, CancelScope, ChildError, ChildFailure, Either, Elapsed, GroupError, GroupTask,
-    Interrupted, Resource, Shielded, TaskGroup, TaskGroupHandle, Timeout, WaitMode, Yielder,
-    as_completed, async_gen, cancel_with_grace, cancelled, fail_after, fail_at, gather, gather_all,
-    gather_settled, is_cancel_requested, map_concurrent, move_on_after, move_on_at, race, race_all,
-    resource, select, shield, task_group, timeout, timeout_at, try_async_gen, try_gather,
-    try_gather_all, try_map_concurrent, wait, wait_for, with_resource,
+    Interrupted, Resource, Shielded, TaskGroup, TaskGroupHandle, Timeout, WaitFor, WaitMode,
+    Yielder, as_completed, async_gen, cancel_with_grace, cancelled, fail_after, fail_at, gather,
+    gather_all, gather_settled, is_cancel_requested, map_concurrent, move_on_after, move_on_at,
+    race, race_all, resource, select, shield, task_group, timeout, timeout_at, try_async_gen,
+    try_gather, try_gather_all, try_map_concurrent, wait, wait_for, with_resource,
 };
 
 pub use eddy_core::{JoinError, Panic, TaskId, TaskMeta};
 
-pub use eddy_executor::{Task, TaskBuilder, YieldNow, spawn, spawn_local, yield_now};
+pub use eddy_executor::{CancelHandle, Task, TaskBuilder, YieldNow, spawn, spawn_local, yield_now};
 /// Runs `async fn main` on an eddy runtime: `#[eddy::main]`,
 /// `#[eddy::main(flavor = "multi_thread", worker_threads = 4)]`, ... (the
 /// `macros` feature, on by default). See [`eddy_macros`] for every argument.
@@ -166,7 +166,7 @@ pub use eddy_timer::{
 pub mod task {
     pub use eddy_core::{JoinError, Panic, TaskId, TaskMeta};
     pub use eddy_executor::{
-        CancelRequested, ExecutorStats, SpawnLocalError, Task, TaskBuilder, YieldNow,
+        CancelHandle, CancelRequested, ExecutorStats, SpawnLocalError, Task, TaskBuilder, YieldNow,
         cancel_requested, current_task_id, is_cancel_requested, spawn, spawn_local,
         try_spawn_local_with, yield_now,
     };

@@ -8,10 +8,12 @@ mod start;
 
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use eddy_core::abandon;
 use eddy_core::{DynTask, Spawn, TaskMeta};
 use eddy_timer::TimerHandle;
 use slab::Slab;
@@ -352,7 +354,7 @@ impl std::ops::Deref for TaskGroup {
 impl Drop for TaskGroup {
     fn drop(&mut self) {
         let shared = &self.handle.shared;
-        let wakers = {
+        let (wakers, running) = {
             let mut st = lock(&shared.state);
             if st.closed {
                 return;
@@ -363,14 +365,41 @@ impl Drop for TaskGroup {
             for (_, c) in st.children.iter_mut() {
                 c.cancel_hard();
             }
-            // Every child still running has now been cancelled (hard); each
-            // is gone once its executor drops its future. Where the host
-            // task's cancellation should wait for them (so the host's handle
-            // resolves only after every child's cleanup), this is the place
-            // to hand the children's task handles (`c.task`) to it.
-            st.wake()
+            let running: Vec<DynTask> = if abandon::abandon_mode().is_some() {
+                st.children
+                    .iter_mut()
+                    .filter_map(|(_, c)| c.task.take())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (st.wake(), running)
         };
         wakers.wake();
+        // Every child still running has been cancelled; each is gone once
+        // its executor has dropped its future. Whoever is dropping the
+        // group (the executor cancelling the host task, `wait_for` giving
+        // up) waits for that, so no child outlives the task that hosted its
+        // group. Without a collector the children finish on their own.
+        if !running.is_empty() {
+            let _ = abandon::offer_abandoned(Box::pin(JoinChildren(running)));
+        }
+    }
+}
+
+/// Resolves once every task in it has finished (whatever its outcome).
+struct JoinChildren(Vec<DynTask>);
+
+impl Future for JoinChildren {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.retain_mut(|t| t.poll_join(cx).is_pending());
+        if self.0.is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }
 
