@@ -46,7 +46,7 @@
 //! | `Semaphore`, `BoundedSemaphore` | [`Semaphore`] (RAII [`SemaphorePermit`], owned permits, `acquire_many`, `close`), [`BoundedSemaphore`] (over-release is [`BoundExceeded`]) |
 //! | `Lock` | [`Mutex<T>`] / [`Lock`] = `Mutex<()>`, with [`MutexGuard`] and [`OwnedMutexGuard`] |
 //! | tokio `RwLock` | [`RwLock<T>`]: FIFO, so writers cannot starve |
-//! | `Event`, `Condition`, `Barrier` | [`Event`], [`Condition<T>`] (owns its lock), [`Barrier`] (reusable, one leader per round) |
+//! | `Event`, `Condition`, `Barrier` | [`Event`], [`Condition<T>`] (owns its lock), [`Barrier`] (reusable; arrival `index()`, one leader per round, `reset`/`abort` with [`BrokenBarrier`]) |
 //! | `Queue`, `LifoQueue`, `PriorityQueue` | [`Queue`], [`LifoQueue`], [`PriorityQueue`] (aliases of [`GenericQueue`]); `maxsize`, `task_done`/`join`, 3.13 `shutdown`, a `Stream` |
 //! | tokio channels | [`oneshot`], [`mpsc`] (bounded and unbounded), [`broadcast`], [`watch`]; receivers are `Stream`s |
 //! | tokio `OnceCell` | [`OnceCell`] with an async initialiser |
@@ -136,7 +136,7 @@ mod test_util;
 mod waitlist;
 pub mod watch;
 
-pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
+pub use barrier::{Barrier, BarrierWait, BarrierWaitResult, BrokenBarrier};
 pub use capacity_limiter::{
     CapacityAcquire, CapacityError, CapacityLimiter, CapacityToken, current_task,
     set_current_task_hook,

@@ -25,6 +25,8 @@ fn primitives_are_send_and_sync() {
     send_sync::<Event>();
     send_sync::<Condition<Vec<u8>>>();
     send_sync::<Barrier>();
+    send_sync::<BrokenBarrier>();
+    send_sync::<BarrierWaitResult>();
     send_sync::<Queue<Vec<u8>>>();
     send_sync::<LifoQueue<Vec<u8>>>();
     send_sync::<PriorityQueue<u32>>();
