@@ -43,7 +43,7 @@
 //!
 //! | asyncio / tokio / trio | here |
 //! |---|---|
-//! | `Semaphore`, `BoundedSemaphore` | [`Semaphore`] (RAII [`SemaphorePermit`], owned permits, `acquire_many`, `close`), [`BoundedSemaphore`] (over-release is [`BoundExceeded`]) |
+//! | `Semaphore`, `BoundedSemaphore` | [`Semaphore`] (RAII [`SemaphorePermit`], owned permits, `acquire_many`, `close`, `locked`, `waiters`), [`BoundedSemaphore`] (the same, with owned [`OwnedBoundedSemaphorePermit`]s; over-release is [`BoundExceeded`]) |
 //! | `Lock` | [`Mutex<T>`] / [`Lock`] = `Mutex<()>`, with [`MutexGuard`] and [`OwnedMutexGuard`] |
 //! | tokio `RwLock` | [`RwLock<T>`]: FIFO, so writers cannot starve |
 //! | `Event`, `Condition`, `Barrier` | [`Event`], [`Condition<T>`] (owns its lock), [`Barrier`] (reusable; arrival `index()`, one leader per round, `reset`/`abort` with [`BrokenBarrier`]) |
@@ -156,6 +156,7 @@ pub use rwlock::{
     RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockRwError, WriteFuture,
 };
 pub use semaphore::{
-    Acquire, AcquireError, AcquireOwned, BoundExceeded, BoundedAcquire, BoundedSemaphore,
-    BoundedSemaphorePermit, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+    Acquire, AcquireError, AcquireOwned, BoundExceeded, BoundedAcquire, BoundedAcquireOwned,
+    BoundedSemaphore, BoundedSemaphorePermit, OwnedBoundedSemaphorePermit, OwnedSemaphorePermit,
+    Semaphore, SemaphorePermit, TryAcquireError,
 };

@@ -16,6 +16,7 @@ fn primitives_are_send_and_sync() {
     send_sync::<BoundedSemaphorePermit<'static>>();
     send_sync::<SemaphorePermit<'static>>();
     send_sync::<OwnedSemaphorePermit>();
+    send_sync::<OwnedBoundedSemaphorePermit>();
     send_sync::<Mutex<Vec<u8>>>();
     send_sync::<MutexGuard<'static, Vec<u8>>>();
     send_sync::<OwnedMutexGuard<Vec<u8>>>();
@@ -51,8 +52,9 @@ fn waiting_futures_are_send() {
     let sem = Arc::new(Semaphore::new(1));
     send(&check(sem.acquire()));
     send(&check(sem.clone().acquire_owned()));
-    let bsem = BoundedSemaphore::new(1);
+    let bsem = Arc::new(BoundedSemaphore::new(1));
     send(&check(bsem.acquire()));
+    send(&check(bsem.clone().acquire_owned()));
     let m = Arc::new(Mutex::new(String::new()));
     send(&check(m.lock()));
     send(&check(m.clone().lock_owned()));

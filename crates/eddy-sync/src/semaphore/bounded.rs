@@ -4,10 +4,11 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
-use super::{Acquire, AcquireError, Semaphore, TryAcquireError};
+use super::{Acquire, AcquireError, AcquireState, Semaphore, TryAcquireError};
 
 /// Releasing would push a [`BoundedSemaphore`] above its initial count
 /// (asyncio raises `ValueError` here): more permits were released by hand
@@ -217,6 +218,97 @@ impl BoundedSemaphore {
     pub fn is_closed(&self) -> bool {
         self.sem.is_closed()
     }
+
+    /// Whether [`acquire`](Self::acquire) would have to wait (asyncio's
+    /// `locked()`); see [`Semaphore::locked`].
+    ///
+    /// ```
+    /// let sem = eddy_sync::BoundedSemaphore::new(1);
+    /// let p = sem.try_acquire().unwrap();
+    /// assert!(sem.locked());
+    /// drop(p);
+    /// assert!(!sem.locked());
+    /// ```
+    pub fn locked(&self) -> bool {
+        self.sem.locked()
+    }
+
+    /// How many tasks are queued in an acquire; see [`Semaphore::waiters`].
+    ///
+    /// ```
+    /// use std::task::{Context, Waker};
+    /// let sem = eddy_sync::BoundedSemaphore::new(0);
+    /// let mut a = Box::pin(sem.acquire());
+    /// assert!(a.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
+    /// assert_eq!(sem.waiters(), 1);
+    /// drop(a); // a cancelled waiter leaves the queue
+    /// assert_eq!(sem.waiters(), 0);
+    /// ```
+    pub fn waiters(&self) -> usize {
+        self.sem.waiters()
+    }
+
+    /// Waits for one permit, returning a permit that owns an `Arc` of the
+    /// semaphore (so it can move into a spawned task). Same FIFO order and
+    /// cancel safety as [`acquire`](Self::acquire).
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError`] if closed.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// futures_lite::future::block_on(async {
+    ///     let sem = Arc::new(eddy_sync::BoundedSemaphore::new(1));
+    ///     let permit = sem.clone().acquire_owned().await.unwrap();
+    ///     std::thread::spawn(move || drop(permit)).join().unwrap();
+    ///     assert_eq!(sem.available_permits(), 1);
+    /// });
+    /// ```
+    pub fn acquire_owned(self: Arc<Self>) -> BoundedAcquireOwned {
+        self.acquire_many_owned(1)
+    }
+
+    /// Owned flavour of [`acquire_many`](Self::acquire_many).
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError`] if closed.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// futures_lite::future::block_on(async {
+    ///     let sem = Arc::new(eddy_sync::BoundedSemaphore::new(3));
+    ///     let p = sem.clone().acquire_many_owned(3).await.unwrap();
+    ///     assert_eq!(p.num_permits(), 3);
+    /// });
+    /// ```
+    pub fn acquire_many_owned(self: Arc<Self>, n: u32) -> BoundedAcquireOwned {
+        BoundedAcquireOwned {
+            sem: Some(self),
+            st: AcquireState::new(n as usize),
+        }
+    }
+
+    /// Owned flavour of [`try_acquire`](Self::try_acquire).
+    ///
+    /// # Errors
+    ///
+    /// As [`Semaphore::try_acquire`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(eddy_sync::BoundedSemaphore::new(1));
+    /// let p = sem.clone().try_acquire_owned().unwrap();
+    /// assert!(sem.clone().try_acquire_owned().is_err());
+    /// drop(p);
+    /// ```
+    pub fn try_acquire_owned(
+        self: Arc<Self>,
+    ) -> Result<OwnedBoundedSemaphorePermit, TryAcquireError> {
+        self.sem.raw.try_acquire(1)?;
+        Ok(OwnedBoundedSemaphorePermit { sem: self, n: 1 })
+    }
 }
 
 /// Future returned by [`BoundedSemaphore::acquire`]; dropping it gives up
@@ -291,6 +383,116 @@ impl fmt::Debug for BoundedSemaphorePermit<'_> {
 }
 
 impl Drop for BoundedSemaphorePermit<'_> {
+    fn drop(&mut self) {
+        self.sem.sem.raw.release(self.n);
+    }
+}
+
+/// Future returned by [`BoundedSemaphore::acquire_owned`] and
+/// [`BoundedSemaphore::acquire_many_owned`]; cancel safe like
+/// [`BoundedAcquire`]: dropping it gives up its place in the queue, passing
+/// on permits already assigned to it.
+#[must_use = "futures do nothing unless polled"]
+#[derive(Debug)]
+pub struct BoundedAcquireOwned {
+    sem: Option<Arc<BoundedSemaphore>>,
+    st: AcquireState,
+}
+
+impl Future for BoundedAcquireOwned {
+    type Output = Result<OwnedBoundedSemaphorePermit, AcquireError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let sem = this
+            .sem
+            .as_ref()
+            .expect("BoundedAcquireOwned polled after completion");
+        match sem.sem.raw.poll_acquire(&mut this.st, cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) => {
+                let sem = this.sem.take().expect("checked above");
+                Poll::Ready(Ok(OwnedBoundedSemaphorePermit { sem, n: this.st.n }))
+            }
+        }
+    }
+}
+
+impl Drop for BoundedAcquireOwned {
+    fn drop(&mut self) {
+        if let Some(sem) = &self.sem {
+            sem.sem.raw.drop_acquire(&mut self.st);
+        }
+    }
+}
+
+/// Permits owned together with an `Arc` of their [`BoundedSemaphore`]
+/// (`'static`, so they can move into a spawned task); returned when dropped.
+///
+/// ```
+/// use std::sync::Arc;
+/// let sem = Arc::new(eddy_sync::BoundedSemaphore::new(1));
+/// let p = sem.clone().try_acquire_owned().unwrap();
+/// assert_eq!(sem.available_permits(), 0);
+/// drop(p);
+/// assert_eq!(sem.available_permits(), 1);
+/// ```
+#[must_use = "dropping a permit releases it at once"]
+pub struct OwnedBoundedSemaphorePermit {
+    sem: Arc<BoundedSemaphore>,
+    n: usize,
+}
+
+impl OwnedBoundedSemaphorePermit {
+    /// How many permits this guard holds.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(eddy_sync::BoundedSemaphore::new(1));
+    /// assert_eq!(sem.try_acquire_owned().unwrap().num_permits(), 1);
+    /// ```
+    pub fn num_permits(&self) -> usize {
+        self.n
+    }
+
+    /// The semaphore the permits came from.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(eddy_sync::BoundedSemaphore::new(1));
+    /// let p = sem.clone().try_acquire_owned().unwrap();
+    /// assert!(Arc::ptr_eq(p.semaphore(), &sem));
+    /// ```
+    pub fn semaphore(&self) -> &Arc<BoundedSemaphore> {
+        &self.sem
+    }
+
+    /// Keeps the permits taken after the guard is gone; they may be handed
+    /// back later with [`BoundedSemaphore::release`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(eddy_sync::BoundedSemaphore::new(1));
+    /// sem.clone().try_acquire_owned().unwrap().forget();
+    /// assert_eq!(sem.available_permits(), 0);
+    /// sem.release(1).unwrap();
+    /// ```
+    pub fn forget(mut self) {
+        self.sem.forgotten.fetch_add(self.n, Ordering::AcqRel);
+        self.n = 0;
+    }
+}
+
+impl fmt::Debug for OwnedBoundedSemaphorePermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedBoundedSemaphorePermit")
+            .field("permits", &self.n)
+            .finish()
+    }
+}
+
+impl Drop for OwnedBoundedSemaphorePermit {
     fn drop(&mut self) {
         self.sem.sem.raw.release(self.n);
     }

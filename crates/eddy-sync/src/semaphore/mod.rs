@@ -16,7 +16,10 @@ mod raw;
 #[cfg(test)]
 mod tests;
 
-pub use bounded::{BoundExceeded, BoundedAcquire, BoundedSemaphore, BoundedSemaphorePermit};
+pub use bounded::{
+    BoundExceeded, BoundedAcquire, BoundedAcquireOwned, BoundedSemaphore, BoundedSemaphorePermit,
+    OwnedBoundedSemaphorePermit,
+};
 pub use permit::{OwnedSemaphorePermit, SemaphorePermit};
 pub(crate) use raw::{AcquireState, RawSemaphore};
 
@@ -313,6 +316,48 @@ impl Semaphore {
     /// ```
     pub fn is_closed(&self) -> bool {
         self.raw.is_closed()
+    }
+
+    /// Whether [`acquire`](Self::acquire) would have to wait rather than
+    /// return a permit at once (asyncio's `locked()`): no permit is free,
+    /// or other tasks are already queued (they are served first, so even a
+    /// free permit is theirs), or the semaphore is closed.
+    ///
+    /// A snapshot: another thread may change it right after.
+    ///
+    /// ```
+    /// use std::task::{Context, Waker};
+    /// let sem = eddy_sync::Semaphore::new(1);
+    /// assert!(!sem.locked());
+    /// let held = sem.try_acquire().unwrap();
+    /// assert!(sem.locked());
+    /// drop(held);
+    /// // One permit free, but a waiter for two is queued ahead.
+    /// let mut big = Box::pin(sem.acquire_many(2));
+    /// assert!(big.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
+    /// assert_eq!(sem.available_permits(), 1);
+    /// assert!(sem.locked());
+    /// ```
+    pub fn locked(&self) -> bool {
+        self.raw.locked()
+    }
+
+    /// How many tasks are queued in an acquire, waiting for permits.
+    ///
+    /// A waiter counts from its first poll that had to wait until it is
+    /// served (permits assigned), dropped, or the semaphore is closed.
+    ///
+    /// ```
+    /// use std::task::{Context, Waker};
+    /// let sem = eddy_sync::Semaphore::new(0);
+    /// let mut a = Box::pin(sem.acquire());
+    /// assert!(a.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
+    /// assert_eq!(sem.waiters(), 1);
+    /// sem.add_permits(1); // served: no longer waiting
+    /// assert_eq!(sem.waiters(), 0);
+    /// ```
+    pub fn waiters(&self) -> usize {
+        self.raw.waiters()
     }
 }
 

@@ -216,7 +216,16 @@ impl RawSemaphore {
         wakes.wake_all();
     }
 
-    #[cfg(test)]
+    /// Whether acquiring one permit now would not succeed at once: none
+    /// free, someone queued (FIFO forbids barging), or closed. One load:
+    /// `WAITERS` mirrors "the list holds a queued waiter".
+    pub(crate) fn locked(&self) -> bool {
+        let s = self.state.load(Ordering::Acquire);
+        s & (CLOSED | WAITERS) != 0 || s >> SHIFT == 0
+    }
+
+    /// Waiters queued and not yet served (granted ones that have not polled
+    /// since are no longer waiting for anything).
     pub(crate) fn waiters(&self) -> usize {
         lock(&self.waiters).len()
     }

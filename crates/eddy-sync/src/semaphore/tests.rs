@@ -68,3 +68,111 @@ fn close_wakes_waiters_with_error() {
     sem.close();
     assert!(matches!(poll_once(&mut a, &w.waker()), Poll::Ready(Err(_))));
 }
+
+#[test]
+fn locked_and_waiters_follow_the_queue() {
+    let sem = Semaphore::new(1);
+    let w = CountingWaker::new();
+    assert!(!sem.locked());
+    let held = sem.try_acquire().unwrap();
+    assert!(sem.locked(), "no permit free");
+    let mut a = Box::pin(sem.acquire());
+    let mut b = Box::pin(sem.acquire());
+    assert!(poll_once(&mut a, &w.waker()).is_pending());
+    assert_eq!(sem.waiters(), 1);
+    assert!(poll_once(&mut b, &w.waker()).is_pending());
+    assert_eq!(sem.waiters(), 2);
+    drop(b); // cancelled while queued
+    assert_eq!(sem.waiters(), 1);
+    drop(held); // granted to `a` before it polls again
+    assert_eq!(sem.waiters(), 0);
+    assert!(sem.locked(), "the freed permit went to `a`");
+    let p = match poll_once(&mut a, &w.waker()) {
+        Poll::Ready(Ok(p)) => p,
+        other => panic!("a not served: {other:?}"),
+    };
+    drop(p);
+    assert!(!sem.locked());
+}
+
+#[test]
+fn queued_waiter_locks_even_with_free_permits() {
+    let sem = Semaphore::new(1);
+    let w = CountingWaker::new();
+    let mut big = Box::pin(sem.acquire_many(2));
+    assert!(poll_once(&mut big, &w.waker()).is_pending());
+    assert_eq!(sem.available_permits(), 1);
+    assert!(sem.locked(), "FIFO: the free permit is reserved for `big`");
+    drop(big);
+    assert!(!sem.locked());
+}
+
+#[test]
+fn closing_locks_and_empties_the_queue() {
+    let sem = BoundedSemaphore::new(1);
+    let w = CountingWaker::new();
+    let held = sem.try_acquire().unwrap();
+    let mut a = Box::pin(sem.acquire());
+    assert!(poll_once(&mut a, &w.waker()).is_pending());
+    assert_eq!(sem.waiters(), 1);
+    drop(held);
+    assert_eq!(sem.waiters(), 0);
+    drop(a); // the granted permit goes back
+    assert!(!sem.locked());
+    sem.close();
+    assert!(sem.locked(), "a closed semaphore cannot be acquired");
+    assert_eq!(sem.waiters(), 0);
+}
+
+#[test]
+fn owned_bounded_permit_travels_to_another_thread() {
+    let sem = Arc::new(BoundedSemaphore::new(1));
+    let held = sem.clone().try_acquire_owned().unwrap();
+    // A waiter in another thread: counted while it waits, served when the
+    // permit is dropped there.
+    let waiter = {
+        let sem = sem.clone();
+        std::thread::spawn(move || futures_lite::future::block_on(sem.acquire_owned()))
+    };
+    while sem.waiters() == 0 {
+        std::thread::yield_now();
+    }
+    assert!(sem.locked());
+    std::thread::spawn(move || drop(held)).join().unwrap();
+    let got = waiter.join().unwrap().unwrap();
+    assert_eq!(got.num_permits(), 1);
+    assert!(Arc::ptr_eq(got.semaphore(), &sem));
+    assert_eq!(sem.available_permits(), 0);
+    got.forget();
+    assert_eq!(sem.release(1), Ok(()));
+    assert_eq!(sem.available_permits(), 1);
+    assert!(sem.release(1).is_err(), "the bound still holds");
+}
+
+#[test]
+fn dropped_granted_owned_bounded_waiter_passes_permits_on() {
+    let sem = Arc::new(BoundedSemaphore::new(2));
+    let w = CountingWaker::new();
+    let held = sem.clone().acquire_many_owned(2);
+    let mut held = Box::pin(held);
+    let held = match poll_once(&mut held, &w.waker()) {
+        Poll::Ready(Ok(p)) => p,
+        other => panic!("uncontended acquire waited: {other:?}"),
+    };
+    let mut a = Box::pin(sem.clone().acquire_many_owned(2));
+    let mut b = Box::pin(sem.clone().acquire_owned());
+    assert!(poll_once(&mut a, &w.waker()).is_pending());
+    assert!(poll_once(&mut b, &w.waker()).is_pending());
+    assert_eq!(sem.waiters(), 2);
+    drop(held);
+    assert_eq!(sem.waiters(), 1, "`a` was served, `b` waits behind it");
+    drop(a);
+    assert_eq!(sem.waiters(), 0, "`a`'s permits went to `b`");
+    let p = match poll_once(&mut b, &w.waker()) {
+        Poll::Ready(Ok(p)) => p,
+        other => panic!("b not served: {other:?}"),
+    };
+    assert_eq!(sem.available_permits(), 1);
+    drop(p);
+    assert_eq!(sem.available_permits(), 2);
+}
