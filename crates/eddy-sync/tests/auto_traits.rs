@@ -25,6 +25,7 @@ fn primitives_are_send_and_sync() {
     send_sync::<RwLockWriteGuard<'static, Vec<u8>>>();
     send_sync::<Event>();
     send_sync::<Condition<Vec<u8>>>();
+    send_sync::<OwnedConditionGuard<Vec<u8>>>();
     send_sync::<Barrier>();
     send_sync::<BrokenBarrier>();
     send_sync::<BarrierWaitResult>();
@@ -66,6 +67,13 @@ fn waiting_futures_are_send() {
         let g = c.lock().await;
         drop(c.wait_for(g, |v| *v > 0).await);
     }));
+    let c = Arc::new(Condition::new(0u8));
+    send(&check(c.clone().lock_owned()));
+    fn spawnable<F: Future + Send + 'static>(f: F) -> F {
+        f
+    }
+    let g = c.clone().try_lock_owned().unwrap();
+    drop(spawnable(Condition::wait_for_owned(g, |v| *v > 0)));
     let q = Queue::new(1);
     send(&check(q.put(String::new())));
     send(&check(q.get()));
