@@ -43,10 +43,10 @@
 //!
 //! | asyncio / tokio / trio | here |
 //! |---|---|
-//! | `Semaphore`, `BoundedSemaphore` | [`Semaphore`] (RAII [`SemaphorePermit`], owned permits, `acquire_many`, `close`), [`BoundedSemaphore`] (over-release is [`BoundExceeded`]) |
+//! | `Semaphore`, `BoundedSemaphore` | [`Semaphore`] (RAII [`SemaphorePermit`], owned permits, `acquire_many`, `close`, `locked`, `waiters`), [`BoundedSemaphore`] (the same, with owned [`OwnedBoundedSemaphorePermit`]s; over-release is [`BoundExceeded`]) |
 //! | `Lock` | [`Mutex<T>`] / [`Lock`] = `Mutex<()>`, with [`MutexGuard`] and [`OwnedMutexGuard`] |
 //! | tokio `RwLock` | [`RwLock<T>`]: FIFO, so writers cannot starve |
-//! | `Event`, `Condition`, `Barrier` | [`Event`], [`Condition<T>`] (owns its lock), [`Barrier`] (reusable, one leader per round) |
+//! | `Event`, `Condition`, `Barrier` | [`Event`], [`Condition<T>`] (owns its lock; [`OwnedConditionGuard`]s for spawned tasks), [`Barrier`] (reusable; arrival `index()`, one leader per round, `reset`/`abort` with [`BrokenBarrier`]) |
 //! | `Queue`, `LifoQueue`, `PriorityQueue` | [`Queue`], [`LifoQueue`], [`PriorityQueue`] (aliases of [`GenericQueue`]); `maxsize`, `task_done`/`join`, 3.13 `shutdown`, a `Stream` |
 //! | tokio channels | [`oneshot`], [`mpsc`] (bounded and unbounded), [`broadcast`], [`watch`]; receivers are `Stream`s |
 //! | tokio `OnceCell` | [`OnceCell`] with an async initialiser |
@@ -136,12 +136,12 @@ mod test_util;
 mod waitlist;
 pub mod watch;
 
-pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
+pub use barrier::{Barrier, BarrierWait, BarrierWaitResult, BrokenBarrier};
 pub use capacity_limiter::{
     CapacityAcquire, CapacityError, CapacityLimiter, CapacityToken, current_task,
     set_current_task_hook,
 };
-pub use condition::Condition;
+pub use condition::{Condition, ConditionLockOwnedFuture, OwnedConditionGuard};
 pub use event::{Event, EventWait};
 pub use mutex::{
     Lock, LockFuture, LockOwnedFuture, Mutex, MutexGuard, OwnedMutexGuard, TryLockError,
@@ -156,6 +156,7 @@ pub use rwlock::{
     RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockRwError, WriteFuture,
 };
 pub use semaphore::{
-    Acquire, AcquireError, AcquireOwned, BoundExceeded, BoundedAcquire, BoundedSemaphore,
-    BoundedSemaphorePermit, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+    Acquire, AcquireError, AcquireOwned, BoundExceeded, BoundedAcquire, BoundedAcquireOwned,
+    BoundedSemaphore, BoundedSemaphorePermit, OwnedBoundedSemaphorePermit, OwnedSemaphorePermit,
+    Semaphore, SemaphorePermit, TryAcquireError,
 };

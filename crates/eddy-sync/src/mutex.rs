@@ -433,6 +433,112 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
     }
 }
 
+/// The lock of a mutex that lives inside an `Arc<C>` (reached by
+/// `project`), held together with that `Arc`. The crate-private base of
+/// owned guards on types that embed a mutex, such as
+/// [`OwnedConditionGuard`](crate::OwnedConditionGuard): the mutex's
+/// invariant (whoever holds the permit may touch the data) stays in this
+/// file.
+pub(crate) struct ArcGuard<C: ?Sized, T: ?Sized> {
+    owner: Arc<C>,
+    project: fn(&C) -> &Mutex<T>,
+}
+
+impl<C: ?Sized, T: ?Sized> ArcGuard<C, T> {
+    /// Takes the lock if it is free and nobody is queued.
+    pub(crate) fn try_lock(
+        owner: Arc<C>,
+        project: fn(&C) -> &Mutex<T>,
+    ) -> Result<Self, TryLockError> {
+        match project(&owner).sem.try_acquire(1) {
+            Ok(()) => Ok(ArcGuard { owner, project }),
+            Err(_) => Err(TryLockError(())),
+        }
+    }
+
+    pub(crate) fn owner(&self) -> &Arc<C> {
+        &self.owner
+    }
+
+    fn mutex(&self) -> &Mutex<T> {
+        (self.project)(&self.owner)
+    }
+}
+
+// SAFETY: moving the guard moves `&mut T` access (`T: Send`) and an
+// `Arc<C>` (`C: Send + Sync`); spelled out so that no `C` can make the guard
+// `Send` for a `T` that is not.
+unsafe impl<C: ?Sized + Send + Sync, T: ?Sized + Send> Send for ArcGuard<C, T> {}
+// SAFETY: as for `MutexGuard`: sharing the guard shares `&T`.
+unsafe impl<C: ?Sized + Send + Sync, T: ?Sized + Send + Sync> Sync for ArcGuard<C, T> {}
+
+impl<C: ?Sized, T: ?Sized> Deref for ArcGuard<C, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: an `ArcGuard` exists only while it holds the mutex's only
+        // permit (taken in `try_lock` or `ArcLockFuture::poll`).
+        unsafe { &*self.mutex().data.get() }
+    }
+}
+
+impl<C: ?Sized, T: ?Sized> DerefMut for ArcGuard<C, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; `&mut self` makes this access unique.
+        unsafe { &mut *self.mutex().data.get() }
+    }
+}
+
+impl<C: ?Sized, T: ?Sized> Drop for ArcGuard<C, T> {
+    fn drop(&mut self) {
+        self.mutex().unlock();
+    }
+}
+
+/// Waits for the lock behind an [`ArcGuard`]; cancel safe like
+/// [`LockFuture`].
+pub(crate) struct ArcLockFuture<C: ?Sized, T: ?Sized> {
+    owner: Option<Arc<C>>,
+    project: fn(&C) -> &Mutex<T>,
+    st: AcquireState,
+}
+
+impl<C: ?Sized, T: ?Sized> ArcLockFuture<C, T> {
+    pub(crate) fn new(owner: Arc<C>, project: fn(&C) -> &Mutex<T>) -> Self {
+        ArcLockFuture {
+            owner: Some(owner),
+            project,
+            st: AcquireState::new(1),
+        }
+    }
+}
+
+impl<C: ?Sized, T: ?Sized> Future for ArcLockFuture<C, T> {
+    type Output = ArcGuard<C, T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let owner = this
+            .owner
+            .as_ref()
+            .expect("lock future polled after completion");
+        match (this.project)(owner).sem.poll_acquire(&mut this.st, cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(_) => Poll::Ready(ArcGuard {
+                owner: this.owner.take().expect("checked above"),
+                project: this.project,
+            }),
+        }
+    }
+}
+
+impl<C: ?Sized, T: ?Sized> Drop for ArcLockFuture<C, T> {
+    fn drop(&mut self) {
+        if let Some(owner) = &self.owner {
+            (self.project)(owner).sem.drop_acquire(&mut self.st);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

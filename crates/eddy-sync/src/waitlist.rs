@@ -69,7 +69,6 @@ impl<T: Default> WaitList<T> {
     }
 
     /// Number of waiters still queued (not yet notified).
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.linked
     }

@@ -16,6 +16,7 @@ fn primitives_are_send_and_sync() {
     send_sync::<BoundedSemaphorePermit<'static>>();
     send_sync::<SemaphorePermit<'static>>();
     send_sync::<OwnedSemaphorePermit>();
+    send_sync::<OwnedBoundedSemaphorePermit>();
     send_sync::<Mutex<Vec<u8>>>();
     send_sync::<MutexGuard<'static, Vec<u8>>>();
     send_sync::<OwnedMutexGuard<Vec<u8>>>();
@@ -24,7 +25,10 @@ fn primitives_are_send_and_sync() {
     send_sync::<RwLockWriteGuard<'static, Vec<u8>>>();
     send_sync::<Event>();
     send_sync::<Condition<Vec<u8>>>();
+    send_sync::<OwnedConditionGuard<Vec<u8>>>();
     send_sync::<Barrier>();
+    send_sync::<BrokenBarrier>();
+    send_sync::<BarrierWaitResult>();
     send_sync::<Queue<Vec<u8>>>();
     send_sync::<LifoQueue<Vec<u8>>>();
     send_sync::<PriorityQueue<u32>>();
@@ -49,8 +53,9 @@ fn waiting_futures_are_send() {
     let sem = Arc::new(Semaphore::new(1));
     send(&check(sem.acquire()));
     send(&check(sem.clone().acquire_owned()));
-    let bsem = BoundedSemaphore::new(1);
+    let bsem = Arc::new(BoundedSemaphore::new(1));
     send(&check(bsem.acquire()));
+    send(&check(bsem.clone().acquire_owned()));
     let m = Arc::new(Mutex::new(String::new()));
     send(&check(m.lock()));
     send(&check(m.clone().lock_owned()));
@@ -62,6 +67,13 @@ fn waiting_futures_are_send() {
         let g = c.lock().await;
         drop(c.wait_for(g, |v| *v > 0).await);
     }));
+    let c = Arc::new(Condition::new(0u8));
+    send(&check(c.clone().lock_owned()));
+    fn spawnable<F: Future + Send + 'static>(f: F) -> F {
+        f
+    }
+    let g = c.clone().try_lock_owned().unwrap();
+    drop(spawnable(Condition::wait_for_owned(g, |v| *v > 0)));
     let q = Queue::new(1);
     send(&check(q.put(String::new())));
     send(&check(q.get()));

@@ -1,5 +1,6 @@
 //! Semaphore against a sequential model: random try/acquire/release/drop
-//! sequences, including dropping waiters after they were granted permits.
+//! sequences, including dropping waiters after they were granted permits;
+//! `locked()` and `waiters()` checked after every step.
 
 mod common;
 
@@ -166,6 +167,11 @@ fn run(initial: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
         }
         prop_assert_eq!(sem.available_permits(), model.avail);
+        prop_assert_eq!(sem.waiters(), model.queue.len());
+        prop_assert_eq!(
+            sem.locked(),
+            model.closed || model.avail == 0 || !model.queue.is_empty()
+        );
     }
     // Everything returns: no permit was lost along the way (dropping a
     // granted waiter returns its permits).

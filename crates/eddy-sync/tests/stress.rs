@@ -204,7 +204,7 @@ fn barrier_one_leader_per_round_across_threads() {
             thread::spawn(move || {
                 block_on(async {
                     for _ in 0..ROUNDS {
-                        if b.wait().await.is_leader() {
+                        if b.wait().await.unwrap().is_leader() {
                             leaders.fetch_add(1, Ordering::SeqCst);
                         }
                     }
