@@ -531,3 +531,44 @@ fn sleep_zero_lets_other_ready_tasks_run() {
         other.await.unwrap();
     });
 }
+
+#[test]
+fn to_thread_starts_when_awaited_and_unblock_at_once() {
+    for rt in both_flavours() {
+        rt.block_on(async {
+            let ran = Arc::new(AtomicBool::new(false));
+            let r = ran.clone();
+            let lazy = eddy::to_thread(move || r.store(true, Ordering::SeqCst));
+            for _ in 0..20 {
+                yield_now().await;
+            }
+            assert!(!lazy.is_started());
+            assert!(
+                !ran.load(Ordering::SeqCst),
+                "to_thread ran before it was awaited"
+            );
+            lazy.await.unwrap();
+            assert!(ran.load(Ordering::SeqCst));
+
+            // Dropped unawaited: the closure is dropped, never run.
+            let drops = Arc::new(AtomicUsize::new(0));
+            let d = DropCounter(drops.clone());
+            let r = ran.clone();
+            r.store(false, Ordering::SeqCst);
+            drop(eddy::to_thread(move || {
+                let _d = d;
+                r.store(true, Ordering::SeqCst);
+            }));
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            assert!(!ran.load(Ordering::SeqCst));
+
+            // `unblock` is eager, as `run_in_executor`: the job runs even
+            // though its future is never polled (it is kept, not dropped).
+            let (tx, rx) = std::sync::mpsc::channel();
+            let eager = eddy::unblock(move || tx.send(()).unwrap());
+            rx.recv_timeout(Duration::from_secs(30))
+                .expect("unblock's job did not start on its own");
+            eager.await.unwrap();
+        });
+    }
+}

@@ -131,7 +131,13 @@ where
 }
 
 /// Runs a blocking closure on the current thread pool and awaits its result
-/// (tokio's `spawn_blocking`, smol's `unblock`, asyncio's `to_thread`).
+/// (tokio's `spawn_blocking`, smol's `unblock`, asyncio's
+/// `loop.run_in_executor`).
+///
+/// The job is queued **at once**, when `unblock` is called, as
+/// `run_in_executor` schedules it before anything awaits its future; the
+/// future only waits for the result. For asyncio's `to_thread`, which
+/// starts nothing until awaited, see [`to_thread`](crate::to_thread).
 ///
 /// The pool is the one [entered](ThreadPool::enter) on this thread, else the
 /// process-wide [`ThreadPool::global`].
@@ -145,22 +151,6 @@ where
 /// ```
 #[track_caller]
 pub fn unblock<F, T>(f: F) -> Unblock<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let location = Location::caller();
-    with_current(|pool| pool.submit(Plain(f), location))
-}
-
-/// Alias of [`unblock`], named after asyncio's `to_thread`.
-///
-/// ```
-/// let n = futures_lite::future::block_on(eddy_blocking::to_thread(|| 7)).unwrap();
-/// assert_eq!(n, 7);
-/// ```
-#[track_caller]
-pub fn to_thread<F, T>(f: F) -> Unblock<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -928,7 +918,11 @@ impl ThreadPool {
         self.submit(WithToken(f), Location::caller())
     }
 
-    fn submit<W: Work>(&self, work: W, location: &'static Location<'static>) -> Unblock<W::Output> {
+    pub(crate) fn submit<W: Work>(
+        &self,
+        work: W,
+        location: &'static Location<'static>,
+    ) -> Unblock<W::Output> {
         let (job, handle) = new_job(work, location);
         let shared = &self.handle.0;
         let pending = match shared.try_push(job) {

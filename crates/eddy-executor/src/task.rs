@@ -598,6 +598,11 @@ impl<F: Future> Future for TaskFuture<F> {
 /// mid-flight); an eddy task is owned by its executor until it finishes. Call
 /// [`Task::cancel`] to stop it.
 ///
+/// One exception, asked for explicitly: a handle that was being awaited
+/// and is dropped because `eddy::wait_for` gave up on its awaiter (see
+/// [`eddy_core::abandon::AbandonMode::CancelAwaited`]) cancels its task, and
+/// `wait_for` waits until the task is gone, as asyncio does.
+///
 /// # Example
 ///
 /// ```
