@@ -55,8 +55,10 @@ mod clock;
 mod park;
 mod spawn;
 mod task;
+mod wake;
 
 pub use clock::Clock;
 pub use park::{Park, Unpark};
 pub use spawn::{BoxFuture, DynTask, Spawn, SpawnError, TaskControl};
 pub use task::{JoinError, Panic, TaskId, TaskMeta};
+pub use wake::wake_contained;

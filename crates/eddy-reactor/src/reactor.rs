@@ -545,9 +545,10 @@ fn dispatch(inner: &Inner, events: impl Iterator<Item = (usize, u64)>, wake_buf:
         }
     }
     // Wake only after every lock is released: a waker may run arbitrary
-    // code, including registering sources or unparking this reactor.
+    // code, including registering sources or unparking this reactor. One
+    // that panics must not cost the others their wake-up.
     for waker in wake_buf.drain(..) {
-        waker.wake();
+        eddy_core::wake_contained(waker);
     }
 }
 
@@ -623,7 +624,7 @@ impl Drop for Reactor {
             }
         }
         for waker in self.wake_buf.drain(..) {
-            waker.wake();
+            eddy_core::wake_contained(waker);
         }
     }
 }

@@ -293,7 +293,9 @@ impl<P: Park> TimerDriver<P> {
                 .fire_expired(now, &mut self.wakers, FIRE_BATCH);
             fired += self.wakers.len();
             for waker in self.wakers.drain(..) {
-                waker.wake();
+                // A user-made waker that panics must not cost the rest of
+                // the batch their wake-up, nor unwind into the worker.
+                eddy_core::wake_contained(waker);
             }
             if !more {
                 return fired;
