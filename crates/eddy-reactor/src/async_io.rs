@@ -291,7 +291,7 @@ impl<T: AsFd> Async<T> {
     }
 
     /// Polls for readiness in `dir`; `Ready(Ok(tick))` when ready.
-    fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
         let inner = &self.handle.inner;
         let rearm = |read: bool, write: bool| inner.rearm(self.source.key, self.fd(), read, write);
         let rearm: Option<&dyn Fn(bool, bool)> = if inner.mode == PollMode::Edge {
@@ -398,7 +398,8 @@ impl<T: AsFd> Async<T> {
     /// `get_ref()`, `WouldBlock`, `readable().await`": nothing clears the
     /// readiness, `readable()` returns at once and the loop spins. Run the
     /// operation inside [`read_with`](Async::read_with) instead, which
-    /// clears readiness without losing an edge that arrives meanwhile.
+    /// clears readiness without losing an edge that arrives meanwhile, or
+    /// through the guard of [`read_ready`](Async::read_ready).
     ///
     /// Cancel safe: dropping the future loses nothing; at worst its task gets
     /// one spurious wake-up later.

@@ -29,6 +29,15 @@
 //! ports) sources are registered oneshot instead and re-armed, for the
 //! directions that have waiters, each time a task starts waiting.
 //!
+//! **Custom I/O types.** Code that runs its own operations on an `Async<T>`
+//! must clear readiness on `WouldBlock` too, or its next wait returns at
+//! once and the loop spins. [`Async::read_with`] / [`Async::write_with`] do
+//! it for one operation; for a hand-written `AsyncRead`/`AsyncWrite` impl,
+//! [`Async::read_ready`] / [`Async::write_ready`] return a [`ReadyGuard`]
+//! whose [`try_io`](ReadyGuard::try_io) clears exactly the readiness the
+//! guard was made from, and only on `WouldBlock` (tokio's `AsyncFd`
+//! protocol).
+//!
 //! **When a short read may clear readiness.** A `WouldBlock` always proves
 //! the bit stale. On a byte stream a *short* read (fewer bytes than the
 //! buffer) also proves the receive queue empty of *data*, and clearing the
@@ -152,6 +161,7 @@
 #[cfg(unix)]
 mod async_io;
 mod error;
+mod guard;
 #[cfg(unix)]
 mod reactor;
 #[cfg(unix)]
@@ -160,6 +170,7 @@ mod source;
 #[cfg(unix)]
 pub use async_io::Async;
 pub use error::ReactorError;
+pub use guard::{ReadyGuard, TryIoError};
 #[cfg(unix)]
 pub use reactor::{EnterGuard, Reactor, ReactorHandle};
 

@@ -146,3 +146,65 @@ fn half_close_reads_zero_and_reset_is_an_error() {
         driver.stop();
     }
 }
+
+/// The stale-readiness trap and its fix: a hand-written loop of
+/// `readable().await` + a read on `get_ref()` never clears readiness and
+/// spins; the same loop over `read_ready()` + `try_io` parks after one
+/// `WouldBlock` and reads the data once it comes, in both poll modes.
+#[test]
+fn a_read_loop_over_readiness_guards_parks_instead_of_spinning() {
+    use std::cell::Cell;
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+    for oneshot in modes() {
+        let reactor = Reactor::build(oneshot).unwrap();
+        let handle = reactor.handle();
+        let driver = Driver::spawn(reactor);
+        let res = bounded(move || {
+            let (a, mut b) = UnixStream::pair()?;
+            let a = Async::with_handle(a, &handle)?;
+            let attempts = Cell::new(0u32);
+            let read_some = async {
+                let mut buf = [0u8; 4];
+                loop {
+                    let guard = a.read_ready().await?;
+                    attempts.set(attempts.get() + 1);
+                    if let Ok(r) = guard.try_io(|s| (&*s).read(&mut buf)) {
+                        return r.map(|n| buf[..n].to_vec());
+                    }
+                }
+            };
+            let mut read_some = std::pin::pin!(read_some);
+            // Nothing to read: one attempt, then the future parks however
+            // often it is polled.
+            for _ in 0..10 {
+                assert!(block_on(futures_lite::future::poll_once(read_some.as_mut())).is_none());
+            }
+            assert_eq!(attempts.get(), 1, "the guard loop spun");
+            b.write_all(b"data")?;
+            assert_eq!(block_on(read_some)?, b"data");
+
+            // The trap, for contrast: readiness is never cleared, so
+            // `readable()` keeps returning at once.
+            let spins = Cell::new(0u32);
+            let mut trap = std::pin::pin!(async {
+                loop {
+                    a.readable().await?;
+                    spins.set(spins.get() + 1);
+                    match a.get_ref().read(&mut [0u8; 4]) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock && spins.get() < 100 => {}
+                        other => return other,
+                    }
+                }
+            });
+            let r = block_on(futures_lite::future::poll_once(trap.as_mut()));
+            assert!(
+                r.is_some() && spins.get() == 100,
+                "expected the readable() loop to spin"
+            );
+            Ok::<_, io::Error>(())
+        });
+        driver.stop();
+        res.unwrap();
+    }
+}
