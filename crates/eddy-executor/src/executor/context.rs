@@ -13,14 +13,15 @@ use std::thread::Thread;
 use async_task::ScheduleInfo;
 use eddy_core::{TaskId, Unpark};
 
-use super::shared::{Flavor, Shared};
-use crate::task::Runnable;
+use super::shared::{Flavor, Runnable, Shared};
 
 /// async-task's schedule function for every eddy task.
 pub(crate) fn schedule(runnable: Runnable, info: ScheduleInfo) {
-    if let Some(d) = &runnable.metadata().shared.ext.debug {
-        d.on_schedule(runnable.metadata().id);
-    }
+    runnable
+        .metadata()
+        .shared
+        .hooks
+        .on_schedule(runnable.metadata().id);
     let shared_ptr = Arc::as_ptr(&runnable.metadata().shared);
     let mut runnable = Some(runnable);
     let _ = WORKER.try_with(|w| {

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use super::context::{MainUnpark, MainWaker, RunningGuard, WorkerCtx};
 use super::handle::WorkerGuard;
-use super::shared::{Shared, lock};
+use super::shared::Shared;
+use crate::lock::lock;
 use crate::task::run_task;
 
 /// `Executor::block_on` for the current-thread flavour: this thread is the
@@ -37,9 +38,7 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, fut: F) -> F::Output {
     let interval = shared.event_interval;
     let mut tick: u32 = 0;
     loop {
-        if shared.ext.abort_on_panic {
-            shared.ext.check_abort();
-        }
+        shared.hooks.check_abort();
         if waker.woken.load(Ordering::Acquire) && waker.woken.swap(false, Ordering::AcqRel) {
             tick += 1;
             if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
@@ -57,10 +56,7 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, fut: F) -> F::Output {
         }
         let mut ran = false;
         while tick < interval {
-            let next = match &shared.ext.seeded {
-                None => ctx.local.borrow_mut().pop_front(),
-                Some(rng) => rng.pop(&mut ctx.local.borrow_mut()),
-            };
+            let next = shared.hooks.pop_ready(&mut ctx.local.borrow_mut());
             match next {
                 Some(r) => {
                     run_task(shared, r, false);
@@ -89,7 +85,11 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, fut: F) -> F::Output {
                     || !shared.injector.is_empty()
                     || !ctx.local.borrow().is_empty()
             };
-            if shared.ext.deadlock.is_some() && crate::debug::idle_check(shared, &has_work) {
+            if shared.hooks.checks_deadlock()
+                && shared
+                    .hooks
+                    .idle_check(&shared.driver, &has_work, &|| shared.task_infos())
+            {
                 continue;
             }
             shared.stats.parks.fetch_add(1, Ordering::Relaxed);

@@ -13,7 +13,8 @@ use std::task::{Context, Poll};
 use eddy_core::{BoxFuture, DynTask, Spawn, SpawnError, TaskMeta};
 
 use super::context::{WORKER, WorkerCtx, with_worker};
-use super::shared::{ExecutorStats, Flavor, Shared, lock};
+use super::shared::{ExecutorStats, Flavor, Shared};
+use crate::lock::lock;
 use crate::task::Task;
 
 thread_local! {

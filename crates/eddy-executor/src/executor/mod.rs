@@ -1,20 +1,18 @@
 //! The executor: run queues, workers, parking and shutdown.
 
-mod context;
+pub(crate) mod context;
 mod current_thread;
-mod handle;
+pub(crate) mod handle;
 mod multi_thread;
 pub(crate) mod shared;
 mod spawn;
 
 pub use context::is_inside_runtime;
-pub(crate) use context::unregister_here;
 pub(crate) use handle::spawn_on_current;
 pub use handle::{
     AllFinished, EnterGuard, Handle, SpawnLocalError, TaskBuilder, try_spawn_local_with,
 };
 pub use shared::{ExecutorStats, Flavor};
-pub(crate) use shared::{Shared, lock};
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -30,12 +28,14 @@ use concurrent_queue::ConcurrentQueue;
 use eddy_core::Park;
 use slab::Slab;
 
-use crate::debug::BuildExtras;
-use crate::task::{Runnable, run_task};
+use crate::debug::{DeadlockCheck, DebugEvent, DebugOptions, UnhandledPanic};
+use crate::hooks::{BuildExtras, Hooks};
+use crate::lock::lock;
+use crate::task::run_task;
 use context::{WorkerCtx, with_worker};
 use handle::WorkerGuard;
 use multi_thread::{LOCAL_QUEUE_CAPACITY, worker_main};
-use shared::{Registry, Stats, WorkerShared};
+use shared::{Registry, Runnable, Shared, Stats, WorkerShared};
 
 /// How many tasks a worker runs between two non-blocking checks of the driver
 /// (I/O and timers) and of the remote queue. tokio uses the same number; it is
@@ -67,8 +67,8 @@ pub struct Builder {
     event_interval: u32,
     wrap_thread: Option<ThreadWrapper>,
     lifo_slot: bool,
-    /// Debug mode, seed, deadlock check, panic policy (see debug.rs).
-    pub(crate) extras: BuildExtras,
+    /// Debug mode, seed, deadlock check, panic policy (see hooks.rs).
+    extras: BuildExtras,
 }
 
 impl Builder {
@@ -172,6 +172,122 @@ impl Builder {
         self
     }
 
+    /// Turns debug mode on: the executor tracks every task (name, spawn
+    /// location, state, polls, poll time; see [`all_tasks`](crate::all_tasks)),
+    /// reports slow polls and workers stuck in a poll, tasks whose panic
+    /// nobody retrieved, and tasks still pending at shutdown. Reports go to
+    /// [`on_debug_event`](Builder::on_debug_event) (stderr by default).
+    ///
+    /// Without it, none of this costs anything.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use eddy_executor::{Builder, DebugEvent, DebugOptions, Flavor, ThreadPark};
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let ex = Builder::new(Flavor::CurrentThread)
+    ///     .debug(DebugOptions::new())
+    ///     .on_debug_event(move |e| s.lock().unwrap().push(e.to_string()))
+    ///     .build(ThreadPark::default())
+    ///     .unwrap();
+    /// ex.block_on(async {
+    ///     drop(eddy_executor::spawn(async { panic!("boom") }));
+    ///     eddy_executor::yield_now().await;
+    /// });
+    /// assert!(seen.lock().unwrap().iter().any(|r| r.contains("never retrieved")));
+    /// ```
+    pub fn debug(mut self, options: DebugOptions) -> Builder {
+        self.extras.debug = Some(options);
+        self
+    }
+
+    /// Where debug reports (and panic-policy and deadlock reports) go;
+    /// stderr by default.
+    ///
+    /// ```
+    /// let b = eddy_executor::Builder::new(eddy_executor::Flavor::CurrentThread)
+    ///     .on_debug_event(|e| eprintln!("[my app] {e}"));
+    /// # drop(b);
+    /// ```
+    pub fn on_debug_event(
+        mut self,
+        report: impl Fn(&DebugEvent) + Send + Sync + 'static,
+    ) -> Builder {
+        self.extras.reporter = Some(Arc::new(report));
+        self
+    }
+
+    /// Runs ready tasks in an order drawn from `seed` instead of first in,
+    /// first out (current-thread flavour only; the multi-threaded flavour
+    /// ignores it). The same program with the same seed runs its tasks in
+    /// the same order, so a rare interleaving, once found, can be replayed.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use eddy_executor::{Builder, Flavor, ThreadPark};
+    ///
+    /// let order = |seed| {
+    ///     let ex = Builder::new(Flavor::CurrentThread).seed(seed).build(ThreadPark::default()).unwrap();
+    ///     let log = Arc::new(Mutex::new(Vec::new()));
+    ///     ex.block_on(async {
+    ///         let tasks: Vec<_> = (0..8)
+    ///             .map(|i| {
+    ///                 let log = log.clone();
+    ///                 eddy_executor::spawn(async move { log.lock().unwrap().push(i) })
+    ///             })
+    ///             .collect();
+    ///         for t in tasks {
+    ///             t.await.unwrap();
+    ///         }
+    ///     });
+    ///     let v = log.lock().unwrap().clone();
+    ///     v
+    /// };
+    /// assert_eq!(order(7), order(7));
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.extras.seed = Some(seed);
+        self
+    }
+
+    /// Detects deadlocks on the current-thread flavour (see
+    /// [`DeadlockCheck`]); the multi-threaded flavour ignores it.
+    ///
+    /// ```
+    /// let b = eddy_executor::Builder::new(eddy_executor::Flavor::CurrentThread).deadlock_check(
+    ///     eddy_executor::DeadlockCheck::new(|| true, eddy_executor::DeadlockAction::Report),
+    /// );
+    /// # drop(b);
+    /// ```
+    pub fn deadlock_check(mut self, check: DeadlockCheck) -> Builder {
+        self.extras.deadlock = Some(check);
+        self
+    }
+
+    /// What to do when a task panics; see [`UnhandledPanic`].
+    ///
+    /// ```
+    /// use eddy_executor::{Builder, Flavor, ThreadPark, UnhandledPanic};
+    ///
+    /// let ex = Builder::new(Flavor::CurrentThread)
+    ///     .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+    ///     .on_debug_event(|_| {})
+    ///     .build(ThreadPark::default())
+    ///     .unwrap();
+    /// let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     ex.block_on(async {
+    ///         let _t = eddy_executor::spawn(async { panic!("boom") });
+    ///         std::future::pending::<()>().await
+    ///     })
+    /// }));
+    /// assert!(r.is_err());
+    /// ```
+    pub fn unhandled_panic(mut self, policy: UnhandledPanic) -> Builder {
+        self.extras.unhandled_panic = policy;
+        self
+    }
+
     /// Builds the executor around `driver`, the [`Park`] its workers block on
     /// when idle (the reactor wrapped in the timer driver, in the facade).
     ///
@@ -224,9 +340,9 @@ impl Builder {
             event_interval: self.event_interval,
             lifo_slot: self.lifo_slot && workers > 1,
             stats: Stats::default(),
-            ext: self.extras.into_ext(),
+            hooks: Hooks::new(self.extras),
         });
-        crate::debug::start(&shared);
+        shared.hooks.start();
         let mut threads = Vec::new();
         if self.flavor == Flavor::MultiThread {
             for index in 0..workers {
@@ -384,7 +500,7 @@ impl Executor {
 
 impl Drop for Executor {
     fn drop(&mut self) {
-        crate::debug::on_shutdown(&self.shared);
+        self.shared.hooks.on_shutdown();
         self.shared.shutdown.store(true, Ordering::SeqCst);
         self.shared.unpark_all();
         for t in self.threads.drain(..) {

@@ -16,8 +16,9 @@ use concurrent_queue::ConcurrentQueue;
 
 use super::context::{MainUnpark, MainWaker, RunningGuard, WorkerCtx};
 use super::handle::{EnterGuard, Handle, WorkerGuard};
-use super::shared::{Shared, lock};
-use crate::task::{Runnable, run_task};
+use super::shared::{Runnable, Shared};
+use crate::lock::lock;
+use crate::task::run_task;
 
 /// Capacity of each worker's stealable queue; overflow goes to the injector.
 pub(crate) const LOCAL_QUEUE_CAPACITY: usize = 256;
@@ -292,11 +293,9 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, fut: F) -> F::Output {
     let w = Waker::from(waker.clone());
     let mut cx = Context::from_waker(&w);
     let mut fut = pin!(fut);
-    let _abort = crate::debug::AbortWatch::enter(&shared.ext);
+    let _abort = shared.hooks.abort_watch();
     loop {
-        if shared.ext.abort_on_panic {
-            shared.ext.check_abort();
-        }
+        shared.hooks.check_abort();
         if waker.woken.swap(false, Ordering::AcqRel) {
             if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
                 return v;

@@ -2,23 +2,27 @@
 //! registry of live tasks, sleeping workers, counters.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::thread::Thread;
 
 use concurrent_queue::ConcurrentQueue;
-use eddy_core::{Park, TaskId, Unpark};
+use eddy_core::{Park, TaskId, TaskMeta, Unpark};
 use slab::Slab;
 
-use crate::debug::Ext;
-use crate::task::Runnable;
+use crate::hooks::Hooks;
+use crate::info::TaskInfo;
+use crate::lock::lock;
 
 /// Which kind of executor to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
     /// asyncio's model: every task runs on the thread that calls
-    /// [`Executor::block_on`]. `!Send` futures can be spawned with
+    /// [`Executor::block_on`](crate::Executor::block_on). `!Send` futures can be spawned with
     /// [`spawn_local`](crate::spawn_local).
     CurrentThread,
     /// A pool of worker threads, each with its own run queue, sharing a global
@@ -128,14 +132,56 @@ pub(crate) struct Shared {
     pub(crate) lifo_slot: bool,
     pub(crate) stats: Stats,
     /// Debug mode, seeded scheduling, deadlock detection, panic policy.
-    pub(crate) ext: Ext,
+    pub(crate) hooks: Hooks,
 }
 
-pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // No code holding these locks can panic in a way that leaves the data
-    // inconsistent (slab and vec operations), so poisoning carries no meaning.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+/// What every task carries in its allocation (async-task's metadata slot).
+///
+/// Kept to 40 bytes: every idle task pays for it. The name is boxed because
+/// few tasks have one.
+pub(crate) struct Header {
+    pub(crate) id: TaskId,
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) name: Option<Box<Arc<str>>>,
+    /// This task's slot in the executor's registry of live tasks.
+    pub(crate) key: u32,
+    /// [`CANCEL`] and [`CANCEL_REQUESTED`] bits, set by the handle and read by
+    /// the worker before each run.
+    pub(crate) flags: AtomicU8,
+    pub(crate) shared: Arc<Shared>,
 }
+
+impl Header {
+    pub(crate) fn new(
+        id: TaskId,
+        meta: TaskMeta,
+        key: usize,
+        cancelled: bool,
+        shared: Arc<Shared>,
+    ) -> Header {
+        Header {
+            id,
+            location: meta.location(),
+            name: meta.name_arc().map(Box::new),
+            // A registry of 2^32 live tasks would need hundreds of GiB; a key
+            // past that would only make this task unreachable by `cancel`.
+            key: u32::try_from(key).unwrap_or(u32::MAX),
+            flags: AtomicU8::new(if cancelled { CANCEL } else { 0 }),
+            shared,
+        }
+    }
+
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref().map(|n| &**n)
+    }
+}
+
+pub(crate) type Runnable = async_task::Runnable<Header>;
+
+/// Header flag: drop the future instead of polling it.
+pub(crate) const CANCEL: u8 = 1;
+/// Header flag: the task has been asked to finish early (graceful cancel).
+pub(crate) const CANCEL_REQUESTED: u8 = 2;
 
 impl Shared {
     /// Removes the task `id` from the registry (a no-op if it has left
@@ -366,5 +412,72 @@ impl Shared {
             parks: self.stats.parks.load(Ordering::Relaxed),
             drop_panics: self.stats.drop_panics.load(Ordering::Relaxed),
         }
+    }
+
+    /// Every live task: from the debug side table when there is one, from
+    /// the registry (ids only) otherwise.
+    pub(crate) fn task_infos(&self) -> Vec<TaskInfo> {
+        match self.hooks.snapshot() {
+            Some(tasks) => tasks,
+            None => lock(&self.registry)
+                .tasks
+                .iter()
+                .map(|(_, (id, _))| TaskInfo::untracked(*id))
+                .collect(),
+        }
+    }
+}
+
+/// Resolves once a task is gone. Holds no reference to the task itself, so
+/// it does not depend on the task's output type (it is what a dropped,
+/// awaited handle offers to [`eddy_core::abandon`]).
+pub(crate) struct ExitWait {
+    shared: Arc<Shared>,
+    key: u32,
+    id: TaskId,
+    token: Option<u64>,
+}
+
+impl ExitWait {
+    pub(crate) fn new(shared: Arc<Shared>, key: u32, id: TaskId) -> ExitWait {
+        ExitWait {
+            shared,
+            key,
+            id,
+            token: None,
+        }
+    }
+}
+
+impl Future for ExitWait {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.shared
+            .poll_exit(this.key, this.id, &mut this.token, cx)
+    }
+}
+
+impl Drop for ExitWait {
+    fn drop(&mut self) {
+        if let Some(t) = self.token.take() {
+            self.shared.forget_exit(t);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Header;
+
+    /// Every idle task pays for the header; keep it from growing by accident.
+    #[test]
+    fn header_stays_small() {
+        assert!(
+            std::mem::size_of::<Header>() <= 40,
+            "{}",
+            std::mem::size_of::<Header>()
+        );
     }
 }

@@ -9,8 +9,9 @@ use async_task::WithInfo;
 use eddy_core::{JoinError, TaskId, TaskMeta};
 
 use super::context::{schedule, with_worker};
-use super::shared::{Flavor, Shared, lock};
-use crate::task::{CachePadded, Header, Runnable, Task, TaskFuture, run_task_eagerly};
+use super::shared::{Flavor, Header, Runnable, Shared};
+use crate::lock::lock;
+use crate::task::{CachePadded, Task, TaskFuture, run_task_eagerly};
 
 impl Shared {
     pub(crate) fn spawn_local_inner<F>(
@@ -70,9 +71,7 @@ impl Shared {
         F::Output: 'static,
     {
         let id = TaskId::next();
-        if let Some(d) = &self.ext.debug {
-            d.on_spawn(id, &meta);
-        }
+        self.hooks.on_spawn(id, &meta);
         let closing = self.closing.load(Ordering::Acquire);
         let mut reg = lock(&self.registry);
         reg.spawned += 1;
