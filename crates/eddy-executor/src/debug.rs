@@ -2,9 +2,9 @@
 //! everything the executor does beyond running tasks.
 //!
 //! The machinery lives here; the executor reaches it only through
-//! [`Hooks`](crate::hooks), whose fast paths test plain `Option`s and
-//! `bool`s fixed at build time, so an executor without debug mode does no
-//! extra atomic operation, allocation or time read per spawn, wake or poll.
+//! `hooks::Hooks`, whose fast paths test plain `Option`s and `bool`s fixed
+//! at build time, so an executor without debug mode does no extra atomic
+//! operation, allocation or time read per spawn, wake or poll.
 //! Nothing here knows the executor's types: what a check needs from the
 //! executor (its driver, its unparker, its list of tasks) is passed in.
 

@@ -5,8 +5,12 @@
 //! Every hook point of the core is a method here, so this file is the list
 //! of them. Each is a test of an `Option` or a `bool` fixed at build time,
 //! inlined into the core; only when the feature is on does it call into
-//! `debug.rs`, statically. An executor without debug mode pays one branch
-//! per hook, no call.
+//! `debug.rs`. An executor without debug mode pays one branch per hook.
+//!
+//! The seam runs one way by layering, not through a trait object: `Hooks`
+//! holds debug.rs's concrete types, so a hook is a static call, and debug.rs
+//! sees none of the core's types (what it needs is passed in), so the two
+//! cannot import each other.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
