@@ -1,16 +1,13 @@
-//! Cancelling a task without owning its handle, and waiting for a task to be
-//! gone.
+//! Cancelling a task without owning its handle.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use eddy_core::TaskId;
 
-use crate::executor::Shared;
-use crate::task::{CANCEL, CANCEL_REQUESTED, current_task_key, note_flag_on};
+use crate::executor::handle::Handle;
+use crate::executor::shared::{CANCEL, CANCEL_REQUESTED, Shared};
+use crate::task::{Task, current_task_key, note_flag_on};
 
 /// A cloneable, `Send + Sync` handle that cancels one task.
 ///
@@ -72,7 +69,7 @@ impl CancelHandle {
     /// ```
     pub fn current() -> Option<CancelHandle> {
         let (id, key) = current_task_key()?;
-        let handle = crate::Handle::try_current()?;
+        let handle = Handle::try_current()?;
         Some(CancelHandle::new(handle.shared, key, id))
     }
 
@@ -162,41 +159,25 @@ impl fmt::Debug for CancelHandle {
     }
 }
 
-/// Resolves once a task is gone. Holds no reference to the task itself, so
-/// it does not depend on the task's output type (it is what a dropped,
-/// awaited handle offers to [`eddy_core::abandon`]).
-pub(crate) struct ExitWait {
-    shared: Arc<Shared>,
-    key: u32,
-    id: TaskId,
-    token: Option<u64>,
-}
-
-impl ExitWait {
-    pub(crate) fn new(shared: Arc<Shared>, key: u32, id: TaskId) -> ExitWait {
-        ExitWait {
-            shared,
-            key,
-            id,
-            token: None,
-        }
-    }
-}
-
-impl Future for ExitWait {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        this.shared
-            .poll_exit(this.key, this.id, &mut this.token, cx)
-    }
-}
-
-impl Drop for ExitWait {
-    fn drop(&mut self) {
-        if let Some(t) = self.token.take() {
-            self.shared.forget_exit(t);
-        }
+// Defined here rather than in task.rs: tasks sit below cancel handles in the
+// crate's layering (see `tests/layers.rs`).
+impl<T> Task<T> {
+    /// A cloneable handle that cancels this task from places that do not own
+    /// the `Task` (another task, a callback, a signal handler).
+    ///
+    /// ```
+    /// use eddy_core::JoinError;
+    ///
+    /// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+    /// # ex.block_on(async {
+    /// let t = eddy_executor::spawn(std::future::pending::<()>());
+    /// let h = t.cancel_handle();
+    /// eddy_executor::spawn(async move { h.cancel() }).await.unwrap();
+    /// assert!(matches!(t.await, Err(JoinError::Cancelled)));
+    /// # });
+    /// ```
+    pub fn cancel_handle(&self) -> CancelHandle {
+        let h = self.header();
+        CancelHandle::new(h.shared.clone(), h.key, h.id)
     }
 }

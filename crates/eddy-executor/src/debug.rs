@@ -1,10 +1,12 @@
-//! Debug mode, the unhandled-panic policy, deadlock detection and the
-//! graceful-shutdown flag: everything the executor does beyond running tasks.
+//! Debug mode, the unhandled-panic policy and deadlock detection:
+//! everything the executor does beyond running tasks.
 //!
-//! All of it hangs off [`Ext`], one field of the executor's shared state. The
-//! hot paths test plain `Option`s and `bool`s fixed at build time, so an
-//! executor without debug mode does no extra atomic operation, allocation or
-//! time read per spawn, wake or poll.
+//! The machinery lives here; the executor reaches it only through
+//! `hooks::Hooks`, whose fast paths test plain `Option`s and `bool`s fixed
+//! at build time, so an executor without debug mode does no extra atomic
+//! operation, allocation or time read per spawn, wake or poll.
+//! Nothing here knows the executor's types: what a check needs from the
+//! executor (its driver, its unparker, its list of tasks) is passed in.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,12 +15,10 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use eddy_core::{Clock, TaskId, TaskMeta};
+use eddy_core::{Clock, Park, TaskId, TaskMeta, Unpark};
 
-use crate::executor::{Builder, Shared, lock};
-use crate::introspect::{TaskDump, TaskInfo, TaskState};
-use crate::seeded::SeededRng;
-use crate::task::{OUTCOME_PANICKED, take_panic_message};
+use crate::info::{TaskDump, TaskInfo, TaskState};
+use crate::lock::lock;
 
 /// Default slow-poll threshold, like asyncio's `slow_callback_duration`.
 pub const DEFAULT_SLOW_POLL: Duration = Duration::from_millis(100);
@@ -27,7 +27,7 @@ pub const DEFAULT_SLOW_POLL: Duration = Duration::from_millis(100);
 /// calling it a deadlock (by default).
 pub const DEFAULT_DEADLOCK_GRACE: Duration = Duration::from_millis(500);
 
-type Reporter = Arc<dyn Fn(&DebugEvent) + Send + Sync>;
+pub(crate) type Reporter = Arc<dyn Fn(&DebugEvent) + Send + Sync>;
 type Probe = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// The real monotonic clock debug mode measures polls with by default.
@@ -43,7 +43,7 @@ impl Clock for RealClock {
     }
 }
 
-/// Options for debug mode; see [`Builder::debug`].
+/// Options for debug mode; see [`Builder::debug`](crate::Builder::debug).
 ///
 /// ```
 /// use std::time::Duration;
@@ -170,7 +170,7 @@ pub enum DeadlockAction {
 }
 
 /// Deadlock detection for the current-thread flavour; see
-/// [`Builder::deadlock_check`].
+/// [`Builder::deadlock_check`](crate::Builder::deadlock_check).
 ///
 /// The executor knows its tasks but not what else could wake them, so the
 /// caller supplies a probe that answers "can nothing outside the executor
@@ -344,174 +344,50 @@ impl fmt::Display for DebugEvent {
     }
 }
 
-fn stderr_reporter(e: &DebugEvent) {
+pub(crate) fn stderr_reporter(e: &DebugEvent) {
     eprintln!("eddy: {e}");
 }
 
-/// What [`Builder`] collects for [`Ext`].
-#[derive(Default)]
-pub(crate) struct BuildExtras {
-    debug: Option<DebugOptions>,
-    reporter: Option<Reporter>,
-    seed: Option<u64>,
-    deadlock: Option<DeadlockCheck>,
-    unhandled_panic: UnhandledPanic,
-}
-
-impl Builder {
-    /// Turns debug mode on: the executor tracks every task (name, spawn
-    /// location, state, polls, poll time; see [`all_tasks`](crate::all_tasks)),
-    /// reports slow polls and workers stuck in a poll, tasks whose panic
-    /// nobody retrieved, and tasks still pending at shutdown. Reports go to
-    /// [`on_debug_event`](Builder::on_debug_event) (stderr by default).
-    ///
-    /// Without it, none of this costs anything.
-    ///
-    /// ```
-    /// use std::sync::{Arc, Mutex};
-    /// use eddy_executor::{Builder, DebugEvent, DebugOptions, Flavor, ThreadPark};
-    ///
-    /// let seen = Arc::new(Mutex::new(Vec::new()));
-    /// let s = seen.clone();
-    /// let ex = Builder::new(Flavor::CurrentThread)
-    ///     .debug(DebugOptions::new())
-    ///     .on_debug_event(move |e| s.lock().unwrap().push(e.to_string()))
-    ///     .build(ThreadPark::default())
-    ///     .unwrap();
-    /// ex.block_on(async {
-    ///     drop(eddy_executor::spawn(async { panic!("boom") }));
-    ///     eddy_executor::yield_now().await;
-    /// });
-    /// assert!(seen.lock().unwrap().iter().any(|r| r.contains("never retrieved")));
-    /// ```
-    pub fn debug(mut self, options: DebugOptions) -> Builder {
-        self.extras.debug = Some(options);
-        self
-    }
-
-    /// Where debug reports (and panic-policy and deadlock reports) go;
-    /// stderr by default.
-    ///
-    /// ```
-    /// let b = eddy_executor::Builder::new(eddy_executor::Flavor::CurrentThread)
-    ///     .on_debug_event(|e| eprintln!("[my app] {e}"));
-    /// # drop(b);
-    /// ```
-    pub fn on_debug_event(
-        mut self,
-        report: impl Fn(&DebugEvent) + Send + Sync + 'static,
-    ) -> Builder {
-        self.extras.reporter = Some(Arc::new(report));
-        self
-    }
-
-    /// Runs ready tasks in an order drawn from `seed` instead of first in,
-    /// first out (current-thread flavour only; the multi-threaded flavour
-    /// ignores it). The same program with the same seed runs its tasks in
-    /// the same order, so a rare interleaving, once found, can be replayed.
-    ///
-    /// ```
-    /// use std::sync::{Arc, Mutex};
-    /// use eddy_executor::{Builder, Flavor, ThreadPark};
-    ///
-    /// let order = |seed| {
-    ///     let ex = Builder::new(Flavor::CurrentThread).seed(seed).build(ThreadPark::default()).unwrap();
-    ///     let log = Arc::new(Mutex::new(Vec::new()));
-    ///     ex.block_on(async {
-    ///         let tasks: Vec<_> = (0..8)
-    ///             .map(|i| {
-    ///                 let log = log.clone();
-    ///                 eddy_executor::spawn(async move { log.lock().unwrap().push(i) })
-    ///             })
-    ///             .collect();
-    ///         for t in tasks {
-    ///             t.await.unwrap();
-    ///         }
-    ///     });
-    ///     let v = log.lock().unwrap().clone();
-    ///     v
-    /// };
-    /// assert_eq!(order(7), order(7));
-    /// ```
-    pub fn seed(mut self, seed: u64) -> Builder {
-        self.extras.seed = Some(seed);
-        self
-    }
-
-    /// Detects deadlocks on the current-thread flavour (see
-    /// [`DeadlockCheck`]); the multi-threaded flavour ignores it.
-    ///
-    /// ```
-    /// let b = eddy_executor::Builder::new(eddy_executor::Flavor::CurrentThread).deadlock_check(
-    ///     eddy_executor::DeadlockCheck::new(|| true, eddy_executor::DeadlockAction::Report),
-    /// );
-    /// # drop(b);
-    /// ```
-    pub fn deadlock_check(mut self, check: DeadlockCheck) -> Builder {
-        self.extras.deadlock = Some(check);
-        self
-    }
-
-    /// What to do when a task panics; see [`UnhandledPanic`].
-    ///
-    /// ```
-    /// use eddy_executor::{Builder, Flavor, ThreadPark, UnhandledPanic};
-    ///
-    /// let ex = Builder::new(Flavor::CurrentThread)
-    ///     .unhandled_panic(UnhandledPanic::ShutdownRuntime)
-    ///     .on_debug_event(|_| {})
-    ///     .build(ThreadPark::default())
-    ///     .unwrap();
-    /// let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-    ///     ex.block_on(async {
-    ///         let _t = eddy_executor::spawn(async { panic!("boom") });
-    ///         std::future::pending::<()>().await
-    ///     })
-    /// }));
-    /// assert!(r.is_err());
-    /// ```
-    pub fn unhandled_panic(mut self, policy: UnhandledPanic) -> Builder {
-        self.extras.unhandled_panic = policy;
-        self
-    }
-}
-
-/// The executor's optional machinery, one field of `Shared`.
-pub(crate) struct Ext {
-    pub(crate) debug: Option<Arc<DebugState>>,
-    pub(crate) seeded: Option<SeededRng>,
-    pub(crate) deadlock: Option<DeadlockCheck>,
-    deadlock_reported: AtomicBool,
+/// The [`UnhandledPanic`] policy, and the abort it may trigger.
+pub(crate) struct PanicPolicy {
     unhandled_panic: UnhandledPanic,
     /// `unhandled_panic == ShutdownRuntime`, as a plain bool for the loops.
     pub(crate) abort_on_panic: bool,
     reporter: Reporter,
     /// The panic that shut the runtime down, once there is one.
     aborted: Mutex<Option<String>>,
-    pub(crate) abort_flag: AtomicBool,
+    abort_flag: AtomicBool,
     /// Threads inside a multi-threaded `block_on`, to wake on an abort.
     main_threads: Mutex<Vec<Thread>>,
 }
 
-impl BuildExtras {
-    pub(crate) fn into_ext(self) -> Ext {
-        let reporter = self
-            .reporter
-            .unwrap_or_else(|| Arc::new(stderr_reporter) as Reporter);
-        let debug = self
-            .debug
-            .map(|o| Arc::new(DebugState::new(o, reporter.clone())));
-        Ext {
-            debug,
-            seeded: self.seed.map(SeededRng::new),
-            deadlock: self.deadlock,
-            deadlock_reported: AtomicBool::new(false),
-            unhandled_panic: self.unhandled_panic,
-            abort_on_panic: self.unhandled_panic == UnhandledPanic::ShutdownRuntime,
+impl PanicPolicy {
+    pub(crate) fn new(unhandled_panic: UnhandledPanic, reporter: Reporter) -> PanicPolicy {
+        PanicPolicy {
+            unhandled_panic,
+            abort_on_panic: unhandled_panic == UnhandledPanic::ShutdownRuntime,
             reporter,
             aborted: Mutex::new(None),
             abort_flag: AtomicBool::new(false),
             main_threads: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// Deadlock detection as configured, and whether the current deadlock has
+/// been reported already.
+pub(crate) struct DeadlockWatch {
+    check: DeadlockCheck,
+    reported: AtomicBool,
+    reporter: Reporter,
+}
+
+impl DeadlockWatch {
+    pub(crate) fn new(check: DeadlockCheck, reporter: Reporter) -> DeadlockWatch {
+        DeadlockWatch {
+            check,
+            reported: AtomicBool::new(false),
+            reporter,
         }
     }
 }
@@ -566,7 +442,7 @@ pub(crate) struct DebugState {
 }
 
 impl DebugState {
-    fn new(o: DebugOptions, reporter: Reporter) -> DebugState {
+    pub(crate) fn new(o: DebugOptions, reporter: Reporter) -> DebugState {
         DebugState {
             slow_poll: o.slow_poll,
             clock: o.clock,
@@ -619,7 +495,7 @@ impl DebugState {
         }
     }
 
-    fn poll_started(&self, id: TaskId) -> Instant {
+    pub(crate) fn poll_started(&self, id: TaskId) -> Instant {
         self.polls.fetch_add(1, Ordering::Relaxed);
         let now = self.clock.now();
         if let Some(e) = lock(&self.tables).live.get_mut(&id) {
@@ -632,17 +508,19 @@ impl DebugState {
         now
     }
 
-    /// Closes one poll; returns the task's info when it panicked.
-    fn poll_ended(
+    /// Closes one poll, which `finished` the task or not (`panicked`, with
+    /// `panic_msg`); returns the task's info when it panicked.
+    pub(crate) fn poll_ended(
         &self,
         id: TaskId,
         start: Instant,
-        outcome: u8,
+        finished: bool,
+        panicked: bool,
         panic_msg: Option<&str>,
     ) -> Option<TaskInfo> {
         let duration = self.clock.now().saturating_duration_since(start);
         let mut events = Vec::new();
-        let mut panicked = None;
+        let mut panicked_info = None;
         {
             let mut t = lock(&self.tables);
             let mut close = None;
@@ -662,15 +540,15 @@ impl DebugState {
                         duration,
                     });
                 }
-                if outcome != 0 {
+                if finished {
                     close = Some((e.info(id), e.detached, e.observed));
                 }
             }
             if let Some((info, detached, observed)) = close {
                 t.live.remove(&id);
-                if outcome == OUTCOME_PANICKED {
+                if panicked {
                     let message = panic_msg.unwrap_or("<non-string panic>").to_owned();
-                    panicked = Some(info.clone());
+                    panicked_info = Some(info.clone());
                     if detached {
                         events.push(DebugEvent::LostResult {
                             task: info,
@@ -685,7 +563,7 @@ impl DebugState {
         for e in &events {
             (self.reporter)(e);
         }
-        panicked
+        panicked_info
     }
 
     pub(crate) fn on_handle_observed(&self, id: TaskId) {
@@ -738,66 +616,55 @@ impl DebugState {
             (self.reporter)(e);
         }
     }
-}
 
-/// Starts the blocking watchdog, if debug mode wants one.
-pub(crate) fn start(shared: &Arc<Shared>) {
-    let Some(d) = &shared.ext.debug else { return };
-    if !d.watchdog_on {
-        return;
-    }
-    let weak: Weak<DebugState> = Arc::downgrade(d);
-    let period = d.slow_poll / 2;
-    let spawned = thread::Builder::new()
-        .name("eddy-watchdog".into())
-        .spawn(move || {
-            loop {
-                let Some(d) = weak.upgrade() else { return };
-                if d.stop.load(Ordering::Acquire) {
-                    return;
+    /// Starts the blocking watchdog, if the options want one.
+    pub(crate) fn start_watchdog(self: &Arc<Self>) {
+        if !self.watchdog_on {
+            return;
+        }
+        let weak: Weak<DebugState> = Arc::downgrade(self);
+        let period = self.slow_poll / 2;
+        let spawned = thread::Builder::new()
+            .name("eddy-watchdog".into())
+            .spawn(move || {
+                loop {
+                    let Some(d) = weak.upgrade() else { return };
+                    if d.stop.load(Ordering::Acquire) {
+                        return;
+                    }
+                    d.watch();
+                    drop(d);
+                    thread::park_timeout(period);
                 }
-                d.watch();
-                drop(d);
-                thread::park_timeout(period);
-            }
-        });
-    // Without a watchdog thread debug mode still reports slow polls when
-    // they end; failing to start one is not worth failing the build.
-    if let Ok(h) = spawned {
-        *lock(&d.watchdog) = Some(h);
+            });
+        // Without a watchdog thread debug mode still reports slow polls when
+        // they end; failing to start one is not worth failing the build.
+        if let Ok(h) = spawned {
+            *lock(&self.watchdog) = Some(h);
+        }
+    }
+
+    /// Called when the executor shuts down, before its tasks are cancelled:
+    /// stops the watchdog and lists the tasks still pending.
+    pub(crate) fn shut_down(&self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(h) = lock(&self.watchdog).take() {
+            h.thread().unpark();
+            let _ = h.join();
+        }
+        let pending = self.snapshot();
+        if !pending.is_empty() {
+            (self.reporter)(&DebugEvent::PendingAtShutdown {
+                tasks: TaskDump::new(pending),
+            });
+        }
     }
 }
 
-/// The debug half of `run_task`: before the poll. Returns the start time.
-#[inline]
-pub(crate) fn before_poll(shared: &Shared, id: TaskId) -> Option<Instant> {
-    shared.ext.debug.as_ref().map(|d| d.poll_started(id))
-}
-
-/// After a poll that was timed (debug mode) or that ended in a panic.
-#[cold]
-pub(crate) fn after_poll(shared: &Shared, id: TaskId, start: Option<Instant>, outcome: u8) {
-    let message = if outcome == OUTCOME_PANICKED {
-        take_panic_message()
-    } else {
-        None
-    };
-    let info = match (&shared.ext.debug, start) {
-        (Some(d), Some(s)) => d.poll_ended(id, s, outcome, message.as_deref()),
-        _ => None,
-    };
-    if outcome == OUTCOME_PANICKED {
-        let task = info.unwrap_or_else(|| TaskInfo::untracked(id));
-        shared.ext.on_panic(
-            shared,
-            task,
-            message.unwrap_or_else(|| "<non-string panic>".into()),
-        );
-    }
-}
-
-impl Ext {
-    fn on_panic(&self, shared: &Shared, task: TaskInfo, message: String) {
+impl PanicPolicy {
+    /// A task panicked: act as the policy says. `unpark` wakes the
+    /// executor's driver, so that a loop parked there sees the abort.
+    pub(crate) fn on_panic(&self, unpark: &dyn Unpark, task: TaskInfo, message: String) {
         match self.unhandled_panic {
             UnhandledPanic::Ignore => {}
             UnhandledPanic::Log => (self.reporter)(&DebugEvent::TaskPanicked { task, message }),
@@ -806,7 +673,7 @@ impl Ext {
                 (self.reporter)(&DebugEvent::TaskPanicked { task, message });
                 lock(&self.aborted).get_or_insert(text);
                 self.abort_flag.store(true, Ordering::SeqCst);
-                shared.driver_unpark.unpark();
+                unpark.unpark();
                 for t in lock(&self.main_threads).iter() {
                     t.unpark();
                 }
@@ -826,73 +693,63 @@ impl Ext {
     }
 
     /// Registers a multi-threaded `block_on` thread to be woken by an abort.
-    pub(crate) fn register_main_thread(&self) {
+    fn register_main_thread(&self) {
         lock(&self.main_threads).push(thread::current());
     }
 
-    pub(crate) fn unregister_main_thread(&self) {
+    fn unregister_main_thread(&self) {
         let me = thread::current().id();
         lock(&self.main_threads).retain(|t| t.id() != me);
     }
 }
 
-/// Called by the current-thread loop when it is about to wait with nothing
-/// to do. Returns `true` if work appeared (the caller should loop again
-/// instead of waiting).
-#[cold]
-pub(crate) fn idle_check(shared: &Shared, has_work: &dyn Fn() -> bool) -> bool {
-    let Some(check) = &shared.ext.deadlock else {
-        return false;
-    };
-    if !(check.probe)() {
-        shared.ext.deadlock_reported.store(false, Ordering::Relaxed);
-        return false;
-    }
-    let _ = lock(&shared.driver).park(Some(check.grace));
-    if has_work() || !(check.probe)() {
-        shared.ext.deadlock_reported.store(false, Ordering::Relaxed);
-        return true;
-    }
-    let event = DebugEvent::Deadlock {
-        tasks: TaskDump::new(shared.task_infos()),
-    };
-    match check.action {
-        DeadlockAction::Panic => panic!("eddy: {event}"),
-        DeadlockAction::Report => {
-            if !shared.ext.deadlock_reported.swap(true, Ordering::Relaxed) {
-                (shared.ext.reporter)(&event);
+impl DeadlockWatch {
+    /// Called by the current-thread loop when it is about to wait with
+    /// nothing to do: `driver` is the executor's driver (waited on for the
+    /// grace period), `has_work` says whether work appeared meanwhile,
+    /// `tasks` lists the live tasks for the report. Returns `true` if work
+    /// appeared (the caller should loop again instead of waiting).
+    #[cold]
+    pub(crate) fn idle_check(
+        &self,
+        driver: &Mutex<Box<dyn Park>>,
+        has_work: &dyn Fn() -> bool,
+        tasks: &dyn Fn() -> Vec<TaskInfo>,
+    ) -> bool {
+        let check = &self.check;
+        if !(check.probe)() {
+            self.reported.store(false, Ordering::Relaxed);
+            return false;
+        }
+        let _ = lock(driver).park(Some(check.grace));
+        if has_work() || !(check.probe)() {
+            self.reported.store(false, Ordering::Relaxed);
+            return true;
+        }
+        let event = DebugEvent::Deadlock {
+            tasks: TaskDump::new(tasks()),
+        };
+        match check.action {
+            DeadlockAction::Panic => panic!("eddy: {event}"),
+            DeadlockAction::Report => {
+                if !self.reported.swap(true, Ordering::Relaxed) {
+                    (self.reporter)(&event);
+                }
             }
         }
-    }
-    false
-}
-
-/// Called when the executor shuts down, before its tasks are cancelled:
-/// stops the watchdog and lists the tasks still pending.
-pub(crate) fn on_shutdown(shared: &Shared) {
-    let Some(d) = &shared.ext.debug else { return };
-    d.stop.store(true, Ordering::Release);
-    if let Some(h) = lock(&d.watchdog).take() {
-        h.thread().unpark();
-        let _ = h.join();
-    }
-    let pending = d.snapshot();
-    if !pending.is_empty() {
-        (d.reporter)(&DebugEvent::PendingAtShutdown {
-            tasks: TaskDump::new(pending),
-        });
+        false
     }
 }
 
 /// Keeps a multi-threaded `block_on` thread registered for abort wake-ups
 /// while it waits (only under [`UnhandledPanic::ShutdownRuntime`]).
-pub(crate) struct AbortWatch<'a>(Option<&'a Ext>);
+pub(crate) struct AbortWatch<'a>(Option<&'a PanicPolicy>);
 
 impl AbortWatch<'_> {
-    pub(crate) fn enter(ext: &Ext) -> AbortWatch<'_> {
-        if ext.abort_on_panic {
-            ext.register_main_thread();
-            AbortWatch(Some(ext))
+    pub(crate) fn enter(policy: &PanicPolicy) -> AbortWatch<'_> {
+        if policy.abort_on_panic {
+            policy.register_main_thread();
+            AbortWatch(Some(policy))
         } else {
             AbortWatch(None)
         }
@@ -901,8 +758,8 @@ impl AbortWatch<'_> {
 
 impl Drop for AbortWatch<'_> {
     fn drop(&mut self) {
-        if let Some(ext) = self.0 {
-            ext.unregister_main_thread();
+        if let Some(policy) = self.0 {
+            policy.unregister_main_thread();
         }
     }
 }

@@ -62,12 +62,16 @@
 mod cancel;
 mod debug;
 mod executor;
+mod hooks;
+mod info;
 mod introspect;
+mod lock;
 mod park;
 mod seeded;
 mod task;
 mod yield_now;
 
+pub use cancel::CancelHandle;
 pub use debug::{
     DEFAULT_DEADLOCK_GRACE, DEFAULT_SLOW_POLL, DeadlockAction, DeadlockCheck, DebugEvent,
     DebugOptions, UnhandledPanic,
@@ -76,10 +80,11 @@ pub use executor::{
     AllFinished, Builder, DEFAULT_EVENT_INTERVAL, EnterGuard, Executor, ExecutorStats, Flavor,
     Handle, SpawnLocalError, TaskBuilder, is_inside_runtime, try_spawn_local_with,
 };
-pub use introspect::{TaskDump, TaskInfo, TaskState, all_tasks, current_task};
+pub use info::{TaskDump, TaskInfo, TaskState};
+pub use introspect::{all_tasks, current_task};
 pub use park::ThreadPark;
 pub use task::{
-    CancelHandle, CancelRequested, Task, cancel_requested, current_task_id, is_cancel_requested,
+    CancelRequested, Task, cancel_requested, current_task_id, is_cancel_requested,
     with_cancel_requested,
 };
 pub use yield_now::{YieldNow, yield_now};

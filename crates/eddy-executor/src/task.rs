@@ -7,65 +7,16 @@ use std::future::Future;
 use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use eddy_core::abandon::{self, AbandonMode};
-use eddy_core::{JoinError, Panic, TaskControl, TaskId, TaskMeta};
+use eddy_core::{JoinError, Panic, TaskControl, TaskId};
 use pin_project_lite::pin_project;
 
-pub use crate::cancel::CancelHandle;
-use crate::cancel::ExitWait;
-use crate::executor::Shared;
-
-/// What every task carries in its allocation (async-task's metadata slot).
-///
-/// Kept to 40 bytes: every idle task pays for it. The name is boxed because
-/// few tasks have one.
-pub(crate) struct Header {
-    pub(crate) id: TaskId,
-    pub(crate) location: &'static Location<'static>,
-    pub(crate) name: Option<Box<Arc<str>>>,
-    /// This task's slot in the executor's registry of live tasks.
-    pub(crate) key: u32,
-    /// [`CANCEL`] and [`CANCEL_REQUESTED`] bits, set by the handle and read by
-    /// the worker before each run.
-    pub(crate) flags: AtomicU8,
-    pub(crate) shared: Arc<Shared>,
-}
-
-impl Header {
-    pub(crate) fn new(
-        id: TaskId,
-        meta: TaskMeta,
-        key: usize,
-        cancelled: bool,
-        shared: Arc<Shared>,
-    ) -> Header {
-        Header {
-            id,
-            location: meta.location(),
-            name: meta.name_arc().map(Box::new),
-            // A registry of 2^32 live tasks would need hundreds of GiB; a key
-            // past that would only make this task unreachable by `cancel`.
-            key: u32::try_from(key).unwrap_or(u32::MAX),
-            flags: AtomicU8::new(if cancelled { CANCEL } else { 0 }),
-            shared,
-        }
-    }
-
-    pub(crate) fn name(&self) -> Option<&str> {
-        self.name.as_deref().map(|n| &**n)
-    }
-}
-
-pub(crate) type Runnable = async_task::Runnable<Header>;
-
-/// Header flag: drop the future instead of polling it.
-pub(crate) const CANCEL: u8 = 1;
-/// Header flag: the task has been asked to finish early (graceful cancel).
-pub(crate) const CANCEL_REQUESTED: u8 = 2;
+use crate::executor::context::unregister_here;
+use crate::executor::shared::{CANCEL, CANCEL_REQUESTED, ExitWait, Header, Runnable, Shared};
 
 /// How a poll ended the task (`RunState::completed`); 0 means it did not.
 pub(crate) const OUTCOME_OK: u8 = 1;
@@ -80,7 +31,7 @@ const UNREGISTERED: u8 = 0x80;
 /// path writes and reads single words instead of copying a struct.
 struct RunState {
     task: Cell<Option<TaskId>>,
-    /// The running task's registry key (for [`CancelHandle::current`]).
+    /// The running task's registry key (for `CancelHandle::current`).
     key: Cell<u32>,
     /// Drop the future instead of polling it.
     cancel: Cell<bool>,
@@ -146,7 +97,7 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
             header.flags.fetch_or(remote, Ordering::AcqRel);
         }
     }
-    let started = crate::debug::before_poll(shared, id);
+    let started = shared.hooks.before_poll(id);
     let (mut completed, drop_panics) = RUN.with(|r| {
         r.task.set(Some(id));
         r.key.set(key);
@@ -169,12 +120,27 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
         shared.unregister(key, id);
     }
     if started.is_some() || completed == OUTCOME_PANICKED {
-        crate::debug::after_poll(shared, id, started, completed);
+        after_poll(shared, id, started, completed);
     }
 }
 
+/// After a poll that was timed (debug mode) or that ended in a panic.
+#[cold]
+fn after_poll(shared: &Shared, id: TaskId, started: Option<Instant>, outcome: u8) {
+    let panicked = outcome == OUTCOME_PANICKED;
+    let message = if panicked { take_panic_message() } else { None };
+    shared.hooks.after_poll(
+        &*shared.driver_unpark,
+        id,
+        started,
+        outcome != 0,
+        panicked,
+        message,
+    );
+}
+
 /// The message of the panic that just ended a task on this thread.
-pub(crate) fn take_panic_message() -> Option<String> {
+fn take_panic_message() -> Option<String> {
     RUN.try_with(|r| r.panic_msg.take()).ok().flatten()
 }
 
@@ -487,7 +453,7 @@ fn finish<T>(out: Result<T, JoinError>) -> Poll<Result<T, JoinError>> {
         let early = r
             .task
             .get()
-            .is_some_and(|id| crate::executor::unregister_here(r.key.get(), id));
+            .is_some_and(|id| unregister_here(r.key.get(), id));
         r.completed.set(if early {
             outcome | UNREGISTERED
         } else {
@@ -630,7 +596,7 @@ impl<T> Task<T> {
         }
     }
 
-    fn header(&self) -> &Header {
+    pub(crate) fn header(&self) -> &Header {
         // `inner` is `None` only inside `detach` and `Drop`.
         self.inner
             .as_ref()
@@ -707,7 +673,7 @@ impl<T> Task<T> {
     /// Returns whether the request was new: `false` when the task had
     /// already finished or had been cancelled before (asyncio's `cancel()`
     /// returns `False` on a finished task). A task that cancels itself (with
-    /// its own handle or a [`CancelHandle`]) and then returns without
+    /// its own handle or a [`CancelHandle`](crate::CancelHandle)) and then returns without
     /// suspending ends cancelled, as in asyncio; if it suspends, it is
     /// dropped at that suspension point.
     ///
@@ -729,25 +695,6 @@ impl<T> Task<T> {
     /// ```
     pub fn cancel(&self) -> bool {
         self.set_flag(CANCEL)
-    }
-
-    /// A cloneable handle that cancels this task from places that do not own
-    /// the `Task` (another task, a callback, a signal handler).
-    ///
-    /// ```
-    /// use eddy_core::JoinError;
-    ///
-    /// # let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
-    /// # ex.block_on(async {
-    /// let t = eddy_executor::spawn(std::future::pending::<()>());
-    /// let h = t.cancel_handle();
-    /// eddy_executor::spawn(async move { h.cancel() }).await.unwrap();
-    /// assert!(matches!(t.await, Err(JoinError::Cancelled)));
-    /// # });
-    /// ```
-    pub fn cancel_handle(&self) -> CancelHandle {
-        let h = self.header();
-        CancelHandle::new(h.shared.clone(), h.key, h.id)
     }
 
     /// Asks the task to finish early, without dropping it: inside the task,
@@ -807,9 +754,7 @@ impl<T> Task<T> {
 
 /// Debug mode: a handle going away may lose a panic nobody looked at.
 fn debug_handle_dropped(header: &Header) {
-    if let Some(d) = &header.shared.ext.debug {
-        d.on_handle_dropped(header.id);
-    }
+    header.shared.hooks.on_handle_dropped(header.id);
 }
 
 impl<T> Drop for Task<T> {
@@ -849,9 +794,7 @@ impl<T> Future for Task<T> {
                 let out = Pin::new(&mut *t).poll(cx);
                 if out.is_ready() {
                     let header = t.metadata();
-                    if let Some(d) = &header.shared.ext.debug {
-                        d.on_handle_observed(header.id);
-                    }
+                    header.shared.hooks.on_handle_observed(header.id);
                 }
                 out
             }
@@ -897,18 +840,6 @@ impl TaskControl for Task<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::Header;
-
-    /// Every idle task pays for the header; keep it from growing by accident.
-    #[test]
-    fn header_stays_small() {
-        assert!(
-            std::mem::size_of::<Header>() <= 40,
-            "{}",
-            std::mem::size_of::<Header>()
-        );
-    }
-
     /// The pad must end the future (async-task puts the future last in the
     /// allocation, so the pad ends the task) and span a whole cache line.
     #[test]
