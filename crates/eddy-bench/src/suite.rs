@@ -206,6 +206,11 @@ pub fn rows() -> Vec<Row> {
     );
     rt_rows!(
         out,
+        spec("spawn_many_block_on", "ns/task", 11).floor(floors::spawn_many),
+        spawn_many_block_on
+    );
+    rt_rows!(
+        out,
         spec("yield_many", "ns/yield", 11).floor(floors::yield_many),
         yield_many
     );
@@ -225,6 +230,11 @@ pub fn rows() -> Vec<Row> {
         out,
         spec("timer_sleep", "wall ms (ideal 50)", 7),
         timer_sleep
+    );
+    rt_rows!(
+        out,
+        spec("timer_sleep_in_task", "wall ms (ideal 50)", 7),
+        timer_sleep_in_task
     );
     rt_rows!(out, spec("timer_cancel", "ns/timer", 9), timer_cancel);
     rt_rows!(

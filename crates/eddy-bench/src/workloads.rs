@@ -80,6 +80,25 @@ pub fn spawn_many<R: Runtime>(c: &Cfg) -> f64 {
     ns_per(d, n)
 }
 
+/// spawn_many_block_on: spawn_many driven from the `block_on` future itself
+/// (not from a task), as `rt.block_on(async { .. })` in `main` does
+/// (ns/task).
+pub fn spawn_many_block_on<R: Runtime>(c: &Cfg) -> f64 {
+    let n = c.n(100_000);
+    let d = R::block_on(async move {
+        let start = Instant::now();
+        let mut handles = Vec::with_capacity(n);
+        for _ in 0..n {
+            handles.push(R::spawn(async {}));
+        }
+        for h in handles {
+            h.await;
+        }
+        start.elapsed()
+    });
+    ns_per(d, n)
+}
+
 /// yield_many: 1,000 tasks each yielding 1,000 times (ns/yield).
 pub fn yield_many<R: Runtime>(c: &Cfg) -> f64 {
     let (tasks, yields) = (c.n(1000), 1000);
@@ -167,6 +186,29 @@ pub fn timer_sleep<R: Runtime>(c: &Cfg) -> f64 {
             .map(|_| {
                 let ms = 1 + rng.next() % 50;
                 R::spawn(R::sleep(Duration::from_millis(ms)))
+            })
+            .collect();
+        for h in handles {
+            h.await;
+        }
+        start.elapsed()
+    });
+    d.as_secs_f64() * 1000.0
+}
+
+/// timer_sleep_in_task: timer_sleep with each sleep created inside its task
+/// (`spawn(async move { sleep(d).await })`, as users write it): the
+/// deadline counts from the task's first poll, not from the spawn loop
+/// (wall ms from the first spawn to the last wake-up).
+pub fn timer_sleep_in_task<R: Runtime>(c: &Cfg) -> f64 {
+    let n = c.n(100_000);
+    let d = root::<R, _>(async move {
+        let mut rng = Rng(SEED);
+        let start = Instant::now();
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let ms = 1 + rng.next() % 50;
+                R::spawn(async move { R::sleep(Duration::from_millis(ms)).await })
             })
             .collect();
         for h in handles {

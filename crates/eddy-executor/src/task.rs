@@ -2,11 +2,13 @@
 //! honours cancellation, and the `Task<T>` handle.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -16,7 +18,9 @@ use eddy_core::{JoinError, Panic, TaskControl, TaskId};
 use pin_project_lite::pin_project;
 
 use crate::executor::context::unregister_here;
-use crate::executor::shared::{CANCEL, CANCEL_REQUESTED, ExitWait, Header, Runnable, Shared};
+use crate::executor::shared::{
+    AWAITED, CANCEL, CANCEL_REQUESTED, ExitWait, Header, Runnable, Shared,
+};
 
 /// How a poll ended the task (`RunState::completed`); 0 means it did not.
 pub(crate) const OUTCOME_OK: u8 = 1;
@@ -341,9 +345,6 @@ pin_project! {
     #[project_replace = StageReplace]
     enum Stage<F> {
         Running { #[pin] fut: F },
-        // Boxed: most tasks never drain, and every idle task pays for the
-        // largest variant.
-        Draining { drain: Box<Drain> },
         Done,
     }
 }
@@ -428,9 +429,37 @@ impl<F> TaskFuture<F> {
 /// work behind ([`eddy_core::abandon`]): a task group's children still
 /// running their cleanup. The task's outcome waits until they are done, so
 /// no child outlives the task that hosted its group.
-pub(crate) struct Drain {
+struct Drain {
     left: Vec<eddy_core::BoxFuture>,
     err: JoinError,
+}
+
+/// The drains in progress, by task. Kept outside the task: a `Draining`
+/// stage in `TaskFuture` would grow every task by a word (an empty future's
+/// stage went from 1 to 16 bytes) for something few tasks ever do. The
+/// task's stage is `Done` meanwhile; async-task polls a `Done` stage only
+/// while the task drains.
+static DRAINS: Mutex<Option<HashMap<TaskId, Drain>>> = Mutex::new(None);
+
+fn drains() -> std::sync::MutexGuard<'static, Option<HashMap<TaskId, Drain>>> {
+    DRAINS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Polls the drain of the running task `id`, if it has one: `None` when it
+/// has none, `Some(Pending)` while it goes on, `Some(Ready(err))` when done
+/// (or given up on at shutdown).
+fn poll_drain(id: Option<TaskId>, shutdown: bool, cx: &mut Context<'_>) -> Option<Poll<JoinError>> {
+    let id = id?;
+    let mut drain = drains().as_mut()?.remove(&id)?;
+    // Shutdown stops the wait: every task is being cancelled, and what is
+    // left may belong to one that will never run again.
+    if shutdown || poll_left(&mut drain.left, cx) {
+        return Some(Poll::Ready(drain.err));
+    }
+    drains().get_or_insert_with(HashMap::new).insert(id, drain);
+    Some(Poll::Pending)
 }
 
 fn record_panic(payload: Box<dyn std::any::Any + Send>) -> JoinError {
@@ -482,20 +511,14 @@ impl<F: Future> Future for TaskFuture<F> {
         let mut this = self.project();
         let (cancel, shutdown) = RUN.with(|r| (r.cancel.get(), r.shutdown.get()));
         let out = match this.stage.as_mut().project() {
-            StageProj::Draining { drain } => {
-                // Shutdown stops the wait: every task is being cancelled,
-                // and what is left may belong to one that will never run.
-                if !shutdown && !poll_left(&mut drain.left, cx) {
-                    return Poll::Pending;
-                }
-                let StageReplace::Draining { drain } = this.stage.project_replace(Stage::Done)
-                else {
-                    unreachable!("the stage was Draining")
+            // Only a draining task's `Done` stage is polled (async-task never
+            // polls a completed task); stay inert otherwise.
+            StageProj::Done => {
+                return match poll_drain(current_task_id(), shutdown, cx) {
+                    Some(Poll::Ready(err)) => finish(Err(err)),
+                    _ => Poll::Pending,
                 };
-                return finish(Err(drain.err));
             }
-            // async-task never polls a completed future; stay inert if it did.
-            StageProj::Done => return Poll::Pending,
             StageProj::Running { .. } if cancel => Err(JoinError::Cancelled),
             StageProj::Running { fut } => match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
                 Ok(Poll::Pending) => return Poll::Pending,
@@ -541,12 +564,19 @@ impl<F: Future> Future for TaskFuture<F> {
         if left.is_empty() || shutdown {
             return finish(Err(err));
         }
-        let mut drain = Box::new(Drain { left, err });
+        let mut drain = Drain { left, err };
         if poll_left(&mut drain.left, cx) {
             return finish(Err(drain.err));
         }
-        this.stage.set(Stage::Draining { drain });
-        Poll::Pending
+        match current_task_id() {
+            Some(id) => {
+                drains().get_or_insert_with(HashMap::new).insert(id, drain);
+                Poll::Pending
+            }
+            // Not polled as a task (cannot happen: only workers run tasks);
+            // nobody could find the drain again, so do not wait.
+            None => finish(Err(drain.err)),
+        }
     }
 }
 
@@ -583,17 +613,11 @@ impl<F: Future> Future for TaskFuture<F> {
 /// ```
 pub struct Task<T> {
     inner: Option<async_task::Task<Result<T, JoinError>, Header>>,
-    /// Polled at least once: someone is awaiting the task (see the `Drop`
-    /// impl and [`eddy_core::abandon::AbandonMode::CancelAwaited`]).
-    awaited: bool,
 }
 
 impl<T> Task<T> {
     pub(crate) fn new(inner: async_task::Task<Result<T, JoinError>, Header>) -> Self {
-        Task {
-            inner: Some(inner),
-            awaited: false,
-        }
+        Task { inner: Some(inner) }
     }
 
     pub(crate) fn header(&self) -> &Header {
@@ -761,7 +785,8 @@ impl<T> Drop for Task<T> {
     fn drop(&mut self) {
         if let Some(t) = self.inner.take() {
             let h = t.metadata();
-            if self.awaited
+            // AWAITED: polled at least once, someone awaits the task.
+            if h.flags.load(Ordering::Relaxed) & AWAITED != 0
                 && !t.is_finished()
                 && abandon::abandon_mode() == Some(AbandonMode::CancelAwaited)
             {
@@ -788,9 +813,12 @@ impl<T> Future for Task<T> {
     /// Polling again after the handle has returned `Ready` panics, as for any
     /// future that is polled after completion.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.awaited = true;
         match self.inner.as_mut() {
             Some(t) => {
+                let flags = &t.metadata().flags;
+                if flags.load(Ordering::Relaxed) & AWAITED == 0 {
+                    flags.fetch_or(AWAITED, Ordering::Relaxed);
+                }
                 let out = Pin::new(&mut *t).poll(cx);
                 if out.is_ready() {
                     let header = t.metadata();
@@ -852,5 +880,20 @@ mod tests {
         check::<u8>();
         check::<[u64; 5]>();
         check::<super::TaskFuture<std::future::Pending<()>>>();
+    }
+
+    /// Every task pays for `TaskFuture`'s stage: it must add nothing to a
+    /// future with a niche, and one byte to an empty one (no stage that
+    /// only a few tasks need, such as draining, may live here).
+    #[test]
+    fn the_stage_adds_at_most_a_tag() {
+        use std::mem::size_of;
+        // Handles sit in user collections (100k in `spawn_many`).
+        assert_eq!(size_of::<super::Task<()>>(), size_of::<usize>());
+        assert!(size_of::<super::TaskFuture<std::future::Pending<()>>>() <= 1);
+        assert!(
+            size_of::<super::TaskFuture<std::future::Ready<u64>>>()
+                <= size_of::<std::future::Ready<u64>>() + 8
+        );
     }
 }

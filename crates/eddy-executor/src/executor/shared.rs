@@ -182,6 +182,9 @@ pub(crate) type Runnable = async_task::Runnable<Header>;
 pub(crate) const CANCEL: u8 = 1;
 /// Header flag: the task has been asked to finish early (graceful cancel).
 pub(crate) const CANCEL_REQUESTED: u8 = 2;
+/// Header flag: the task's handle has been polled (someone awaits it); kept
+/// here rather than in the handle so that `Task` stays one word.
+pub(crate) const AWAITED: u8 = 4;
 
 impl Shared {
     /// Removes the task `id` from the registry (a no-op if it has left
