@@ -29,17 +29,46 @@ use std::task::{Context, Poll, Waker};
 use eddy_core::Spawn;
 
 /// A blocking job handed to the [unblock hook](set_unblock_hook).
+///
+/// ```
+/// let job: eddy_net::hooks::BlockingJob = Box::new(|| println!("off the loop"));
+/// job();
+/// ```
 pub type BlockingJob = Box<dyn FnOnce() + Send + 'static>;
 
 /// What the [unblock hook](set_unblock_hook) returns: a future that
 /// resolves once the job has run (`Err` if it could not run or panicked).
+///
+/// ```
+/// let done: eddy_net::hooks::BlockingFuture = Box::pin(async { Ok(()) });
+/// futures_lite::future::block_on(done).unwrap();
+/// ```
 pub type BlockingFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send + 'static>>;
 
 /// The [spawn hook](set_spawn_hook): the executor running the calling
 /// thread, if any.
+///
+/// ```
+/// fn none() -> Option<std::sync::Arc<dyn eddy_core::Spawn>> {
+///     None
+/// }
+/// let hook: eddy_net::hooks::SpawnHook = none;
+/// assert!(hook().is_none());
+/// ```
 pub type SpawnHook = fn() -> Option<Arc<dyn Spawn>>;
 
 /// The [unblock hook](set_unblock_hook): runs a job off the event loop.
+///
+/// ```
+/// use eddy_net::hooks::{BlockingFuture, BlockingJob, UnblockHook};
+///
+/// fn inline(job: BlockingJob) -> BlockingFuture {
+///     job();
+///     Box::pin(async { Ok(()) })
+/// }
+/// let hook: UnblockHook = inline;
+/// futures_lite::future::block_on(hook(Box::new(|| {}))).unwrap();
+/// ```
 pub type UnblockHook = fn(BlockingJob) -> BlockingFuture;
 
 static SPAWN: OnceLock<SpawnHook> = OnceLock::new();

@@ -276,9 +276,9 @@ impl Command {
     ///
     /// # Errors
     ///
-    /// The program could not be started (e.g. `NotFound`), or no eddy
-    /// runtime is running on this thread (the pipes and the exit watch
-    /// need its reactor).
+    /// The program could not be started (e.g. `NotFound`), or no reactor
+    /// is entered on this thread, as there is in any eddy runtime (the
+    /// pipes and the exit watch need it).
     ///
     /// # Example
     ///

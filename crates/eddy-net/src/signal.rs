@@ -161,8 +161,8 @@ impl Signals {
     ///
     /// A signal that cannot be caught (`SIGKILL`, `SIGSTOP`) or that must
     /// not be (`SIGSEGV`, `SIGILL`, `SIGFPE`): `InvalidInput`. Creating a
-    /// socket pair or registering it with the reactor failed (no eddy
-    /// runtime on this thread, out of descriptors).
+    /// socket pair or registering it with the reactor failed (no reactor
+    /// entered on this thread, out of descriptors).
     ///
     /// # Example
     ///
