@@ -160,6 +160,7 @@ mod stream;
 pub mod tcp;
 #[cfg(test)]
 mod test_reactor;
+mod time;
 mod udp;
 pub mod unix;
 

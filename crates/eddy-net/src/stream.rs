@@ -167,7 +167,7 @@ where
                 // Errors other than the ones `accept` absorbs are not
                 // expected on a listening socket; pause instead of spinning
                 // (and stop, if there is no timer to pause with).
-                Err(_) => match crate::tcp::pause(Duration::from_millis(100)) {
+                Err(_) => match crate::time::pause(Duration::from_millis(100)) {
                     Some(sleep) => sleep.await,
                     None => return,
                 },
