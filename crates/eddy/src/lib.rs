@@ -14,6 +14,7 @@
 //! | `eddy-sync` | [`sync`]: Semaphore, Mutex, Event, Condition, Barrier, Queue, channels |
 //! | `eddy-blocking` | [`blocking`]: the thread pool ([`unblock`]), the process pool, [`fs`] |
 //! | `eddy-scope` | [`scope`]: [`gather!`], [`TaskGroup`], [`timeout`], cancel scopes, async generators |
+//! | `eddy-net` | [`net`], [`process`], [`signal`]: sockets, streams, child processes, signals on the reactor |
 //!
 //! # The model, for asyncio users
 //!
@@ -62,12 +63,18 @@
 
 pub mod debug;
 pub mod net;
-pub mod process;
 mod run;
 mod runtime;
 pub mod scope;
-pub mod signal;
 pub mod test;
+
+/// Child processes with async pipes and an async wait, like asyncio's
+/// `create_subprocess_exec`: the [`eddy_net::process`] module, re-exported.
+pub use eddy_net::process;
+/// Unix signals as async values ([`signal::ctrl_c`], a [`signal::Signals`]
+/// stream), like asyncio's `loop.add_signal_handler`: the
+/// [`eddy_net::signal`] module, re-exported.
+pub use eddy_net::signal;
 
 pub use debug::{all_tasks, current_task};
 pub use run::{RunError, run, try_run};

@@ -13,7 +13,7 @@
 //! becomes readable when the child exits; it sits in the reactor like a
 //! socket, so waiting costs nothing until the exit. Elsewhere (or if
 //! `pidfd_open` is unavailable) the child listens for `SIGCHLD` through
-//! [`eddy::signal`](crate::signal) and checks its own status on each one.
+//! [`signal`](crate::signal) and checks its own status on each one.
 //! Either way only this child is reaped (`waitpid` on its pid), so other
 //! code's children are left alone.
 //!
@@ -21,7 +21,9 @@
 //!
 //! A [`Child`] dropped before its exit was collected is handed to a
 //! background task that waits for it and reaps it (or to a short-lived
-//! thread if no runtime is running, or the runtime is shutting down). The
+//! thread if no runtime is running, or the runtime is shutting down; the
+//! task is spawned through the [spawn hook](crate::hooks::set_spawn_hook),
+//! so with the reactor alone it is always the thread). The
 //! child keeps running unless [`kill_on_drop`](Command::kill_on_drop) was
 //! set. Cancelling a [`wait`](Child::wait) leaves the child in its `Child`,
 //! so nothing leaks either way.
@@ -29,7 +31,7 @@
 //! # Example
 //!
 //! ```
-//! use eddy::process::{Command, Stdio};
+//! use eddy_net::process::{Command, Stdio};
 //! use futures_lite::{AsyncReadExt, AsyncWriteExt};
 //!
 //! eddy::run(async {
@@ -64,8 +66,8 @@ use futures_lite::{AsyncReadExt, StreamExt};
 
 pub use std::process::{ExitStatus, Output, Stdio};
 
-use crate::Async;
 use crate::signal::{SignalKind, Signals};
+use eddy_reactor::Async;
 
 /// Builds and spawns a child process; the builder methods are
 /// `std::process::Command`'s.
@@ -78,7 +80,7 @@ use crate::signal::{SignalKind, Signals};
 ///
 /// ```
 /// eddy::run(async {
-///     let status = eddy::process::Command::new("sh").args(["-c", "exit 3"]).status().await?;
+///     let status = eddy_net::process::Command::new("sh").args(["-c", "exit 3"]).status().await?;
 ///     assert_eq!(status.code(), Some(3));
 ///     Ok::<(), std::io::Error>(())
 /// })?;
@@ -97,7 +99,7 @@ impl Command {
     /// slash).
     ///
     /// ```
-    /// let cmd = eddy::process::Command::new("echo");
+    /// let cmd = eddy_net::process::Command::new("echo");
     /// # drop(cmd);
     /// ```
     pub fn new<S: AsRef<OsStr>>(program: S) -> Command {
@@ -111,7 +113,7 @@ impl Command {
     /// Adds one argument.
     ///
     /// ```
-    /// let mut cmd = eddy::process::Command::new("echo");
+    /// let mut cmd = eddy_net::process::Command::new("echo");
     /// cmd.arg("hello");
     /// ```
     pub fn arg<S: AsRef<OsStr>>(&mut self, arg: S) -> &mut Command {
@@ -122,7 +124,7 @@ impl Command {
     /// Adds arguments.
     ///
     /// ```
-    /// let mut cmd = eddy::process::Command::new("echo");
+    /// let mut cmd = eddy_net::process::Command::new("echo");
     /// cmd.args(["a", "b"]);
     /// ```
     pub fn args<I, S>(&mut self, args: I) -> &mut Command
@@ -138,7 +140,7 @@ impl Command {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let out = eddy::process::Command::new("sh")
+    ///     let out = eddy_net::process::Command::new("sh")
     ///         .args(["-c", "printf %s \"$GREETING\""])
     ///         .env("GREETING", "hi")
     ///         .output()
@@ -156,7 +158,7 @@ impl Command {
     /// Sets several environment variables.
     ///
     /// ```
-    /// let mut cmd = eddy::process::Command::new("env");
+    /// let mut cmd = eddy_net::process::Command::new("env");
     /// cmd.envs([("A", "1"), ("B", "2")]);
     /// ```
     pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Command
@@ -172,7 +174,7 @@ impl Command {
     /// Removes an environment variable from the child's environment.
     ///
     /// ```
-    /// let mut cmd = eddy::process::Command::new("env");
+    /// let mut cmd = eddy_net::process::Command::new("env");
     /// cmd.env_remove("HOME");
     /// ```
     pub fn env_remove<K: AsRef<OsStr>>(&mut self, key: K) -> &mut Command {
@@ -183,7 +185,7 @@ impl Command {
     /// Starts the child with an empty environment.
     ///
     /// ```
-    /// let mut cmd = eddy::process::Command::new("/usr/bin/env");
+    /// let mut cmd = eddy_net::process::Command::new("/usr/bin/env");
     /// cmd.env_clear();
     /// ```
     pub fn env_clear(&mut self) -> &mut Command {
@@ -195,7 +197,7 @@ impl Command {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let out = eddy::process::Command::new("pwd").current_dir("/").output().await?;
+    ///     let out = eddy_net::process::Command::new("pwd").current_dir("/").output().await?;
     ///     assert_eq!(out.stdout, b"/\n");
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -210,7 +212,7 @@ impl Command {
     /// [`Child::stdin`]).
     ///
     /// ```
-    /// use eddy::process::{Command, Stdio};
+    /// use eddy_net::process::{Command, Stdio};
     /// let mut cmd = Command::new("cat");
     /// cmd.stdin(Stdio::piped());
     /// ```
@@ -224,7 +226,7 @@ impl Command {
     /// [`Child::stdout`]).
     ///
     /// ```
-    /// use eddy::process::{Command, Stdio};
+    /// use eddy_net::process::{Command, Stdio};
     /// let mut cmd = Command::new("echo");
     /// cmd.stdout(Stdio::null());
     /// ```
@@ -238,7 +240,7 @@ impl Command {
     /// [`Child::stderr`]).
     ///
     /// ```
-    /// use eddy::process::{Command, Stdio};
+    /// use eddy_net::process::{Command, Stdio};
     /// let mut cmd = Command::new("ls");
     /// cmd.stderr(Stdio::piped());
     /// ```
@@ -256,7 +258,7 @@ impl Command {
     /// use std::time::Duration;
     ///
     /// eddy::run(async {
-    ///     let child = eddy::process::Command::new("sleep").arg("30").kill_on_drop(true).spawn()?;
+    ///     let child = eddy_net::process::Command::new("sleep").arg("30").kill_on_drop(true).spawn()?;
     ///     let pid = child.id().unwrap();
     ///     drop(child); // killed, then reaped in the background
     ///     eddy::sleep(Duration::from_millis(50)).await;
@@ -274,25 +276,25 @@ impl Command {
     ///
     /// # Errors
     ///
-    /// The program could not be started (e.g. `NotFound`), or no eddy
-    /// runtime is running on this thread (the pipes and the exit watch
-    /// need its reactor).
+    /// The program could not be started (e.g. `NotFound`), or no reactor
+    /// is entered on this thread, as there is in any eddy runtime (the
+    /// pipes and the exit watch need it).
     ///
     /// # Example
     ///
     /// ```
     /// eddy::run(async {
-    ///     let mut child = eddy::process::Command::new("true").spawn()?;
+    ///     let mut child = eddy_net::process::Command::new("true").spawn()?;
     ///     assert!(child.wait().await?.success());
-    ///     assert!(eddy::process::Command::new("/no/such/program").spawn().is_err());
+    ///     assert!(eddy_net::process::Command::new("/no/such/program").spawn().is_err());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn spawn(&mut self) -> io::Result<Child> {
         // Fail before starting anything if there is no reactor.
-        if crate::io::ReactorHandle::try_current().is_none() {
-            return Err(crate::io::ReactorError::NoReactor.into());
+        if eddy_reactor::ReactorHandle::try_current().is_none() {
+            return Err(eddy_reactor::ReactorError::NoReactor.into());
         }
         // An exit before the watch exists is not lost: every wait checks
         // `try_wait` after the watch is in place and before sleeping.
@@ -342,7 +344,7 @@ impl Command {
     ///
     /// ```
     /// eddy::run(async {
-    ///     assert!(!eddy::process::Command::new("false").status().await?.success());
+    ///     assert!(!eddy_net::process::Command::new("false").status().await?.success());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
     /// # Ok::<(), std::io::Error>(())
@@ -364,7 +366,7 @@ impl Command {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let out = eddy::process::Command::new("sh").args(["-c", "echo out; echo err >&2"]).output().await?;
+    ///     let out = eddy_net::process::Command::new("sh").args(["-c", "echo out; echo err >&2"]).output().await?;
     ///     assert!(out.status.success());
     ///     assert_eq!(out.stdout, b"out\n");
     ///     assert_eq!(out.stderr, b"err\n");
@@ -449,7 +451,7 @@ impl ExitWatch {
 ///
 /// ```
 /// eddy::run(async {
-///     let mut child = eddy::process::Command::new("sleep").arg("10").spawn()?;
+///     let mut child = eddy_net::process::Command::new("sleep").arg("10").spawn()?;
 ///     child.kill()?;
 ///     let status = child.wait().await?;
 ///     assert!(!status.success());
@@ -482,7 +484,7 @@ impl Child {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let mut child = eddy::process::Command::new("true").spawn()?;
+    ///     let mut child = eddy_net::process::Command::new("true").spawn()?;
     ///     assert!(child.id().is_some());
     ///     child.wait().await?;
     ///     assert_eq!(child.id(), None);
@@ -514,7 +516,7 @@ impl Child {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let mut child = eddy::process::Command::new("sh").args(["-c", "exit 7"]).spawn()?;
+    ///     let mut child = eddy_net::process::Command::new("sh").args(["-c", "exit 7"]).spawn()?;
     ///     assert_eq!(child.wait().await?.code(), Some(7));
     ///     assert_eq!(child.wait().await?.code(), Some(7)); // remembered
     ///     Ok::<(), std::io::Error>(())
@@ -544,7 +546,7 @@ impl Child {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let mut child = eddy::process::Command::new("sleep").arg("10").kill_on_drop(true).spawn()?;
+    ///     let mut child = eddy_net::process::Command::new("sleep").arg("10").kill_on_drop(true).spawn()?;
     ///     assert!(child.try_wait()?.is_none());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -571,7 +573,7 @@ impl Child {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let mut child = eddy::process::Command::new("true").spawn()?;
+    ///     let mut child = eddy_net::process::Command::new("true").spawn()?;
     ///     child.wait().await?;
     ///     child.kill()?; // already gone: no error
     ///     Ok::<(), std::io::Error>(())
@@ -595,11 +597,11 @@ impl Child {
     /// (`InvalidInput`).
     ///
     /// ```
-    /// use eddy::signal::SignalKind;
+    /// use eddy_net::signal::SignalKind;
     /// use std::os::unix::process::ExitStatusExt;
     ///
     /// eddy::run(async {
-    ///     let mut child = eddy::process::Command::new("sleep").arg("10").spawn()?;
+    ///     let mut child = eddy_net::process::Command::new("sleep").arg("10").spawn()?;
     ///     child.send_signal(SignalKind::TERMINATE)?;
     ///     assert_eq!(child.wait().await?.signal(), Some(SignalKind::TERMINATE.as_raw()));
     ///     Ok::<(), std::io::Error>(())
@@ -627,7 +629,7 @@ impl Child {
     /// # Example
     ///
     /// ```
-    /// use eddy::process::{Command, Stdio};
+    /// use eddy_net::process::{Command, Stdio};
     ///
     /// eddy::run(async {
     ///     let child = Command::new("echo").arg("hi").stdout(Stdio::piped()).spawn()?;
@@ -682,9 +684,12 @@ impl Drop for Child {
             child: Some(child),
             watch: self.watch.take(),
         };
-        match crate::Handle::try_current() {
-            Some(h) => {
-                h.spawn(orphan.reap()).detach();
+        // A task on the current executor waits for it; a refused spawn
+        // drops the future, and with it the orphan, whose `Drop` falls
+        // back to a thread.
+        match crate::hooks::current_spawner() {
+            Some(spawner) => {
+                let _ = spawner.spawn_boxed(Box::pin(orphan.reap()), eddy_core::TaskMeta::here());
             }
             None => drop(orphan),
         }
@@ -744,7 +749,7 @@ macro_rules! pipe {
         /// See the [module docs](self).
         ///
         /// ```
-        /// use eddy::process::{Command, Stdio};
+        /// use eddy_net::process::{Command, Stdio};
         ///
         /// eddy::run(async {
         ///     let mut child = Command::new("cat")
@@ -776,7 +781,7 @@ macro_rules! pipe {
             /// Removing it from the reactor failed.
             ///
             /// ```
-            /// use eddy::process::{Command, Stdio};
+            /// use eddy_net::process::{Command, Stdio};
             ///
             /// eddy::run(async {
             ///     let mut child = Command::new("cat")
@@ -875,7 +880,7 @@ mod tests {
     /// The SIGCHLD path, used where pidfds are missing, forced here.
     #[test]
     fn sigchld_fallback_waits_and_reaps() {
-        crate::run(async {
+        crate::test_reactor::block_on(async {
             let signals = Signals::new([SignalKind::CHILD]).unwrap();
             let std_child = std::process::Command::new("sh")
                 .args(["-c", "sleep 0.05; exit 4"])

@@ -26,7 +26,7 @@
 //! # Example
 //!
 //! ```
-//! use eddy::signal::{SignalKind, Signals};
+//! use eddy_net::signal::{SignalKind, Signals};
 //! use futures_lite::StreamExt;
 //!
 //! eddy::run(async {
@@ -49,14 +49,14 @@ use futures_io::AsyncRead;
 use futures_lite::Stream;
 use signal_hook::SigId;
 
-use crate::Async;
+use eddy_reactor::Async;
 
 /// A Unix signal number.
 ///
 /// # Example
 ///
 /// ```
-/// use eddy::signal::SignalKind;
+/// use eddy_net::signal::SignalKind;
 ///
 /// assert_eq!(SignalKind::INTERRUPT.as_raw(), 2);
 /// assert_eq!(SignalKind::from_raw(15), SignalKind::TERMINATE);
@@ -90,7 +90,7 @@ impl SignalKind {
     /// The signal with number `signum`.
     ///
     /// ```
-    /// assert_eq!(eddy::signal::SignalKind::from_raw(10).as_raw(), 10);
+    /// assert_eq!(eddy_net::signal::SignalKind::from_raw(10).as_raw(), 10);
     /// ```
     pub const fn from_raw(signum: i32) -> SignalKind {
         SignalKind(signum)
@@ -99,7 +99,7 @@ impl SignalKind {
     /// The signal number.
     ///
     /// ```
-    /// assert_eq!(eddy::signal::SignalKind::HANGUP.as_raw(), 1);
+    /// assert_eq!(eddy_net::signal::SignalKind::HANGUP.as_raw(), 1);
     /// ```
     pub const fn as_raw(self) -> i32 {
         self.0
@@ -137,7 +137,7 @@ struct Entry {
 /// See the [module docs](self).
 ///
 /// ```
-/// use eddy::signal::{SignalKind, Signals};
+/// use eddy_net::signal::{SignalKind, Signals};
 ///
 /// eddy::run(async {
 ///     let mut s = Signals::new([SignalKind::USER2, SignalKind::HANGUP])?;
@@ -161,13 +161,13 @@ impl Signals {
     ///
     /// A signal that cannot be caught (`SIGKILL`, `SIGSTOP`) or that must
     /// not be (`SIGSEGV`, `SIGILL`, `SIGFPE`): `InvalidInput`. Creating a
-    /// socket pair or registering it with the reactor failed (no eddy
-    /// runtime on this thread, out of descriptors).
+    /// socket pair or registering it with the reactor failed (no reactor
+    /// entered on this thread, out of descriptors).
     ///
     /// # Example
     ///
     /// ```
-    /// use eddy::signal::{SignalKind, Signals};
+    /// use eddy_net::signal::{SignalKind, Signals};
     ///
     /// eddy::run(async {
     ///     assert!(Signals::new([SignalKind::from_raw(9)]).is_err()); // SIGKILL
@@ -212,7 +212,7 @@ impl Signals {
     /// See [`Signals`].
     ///
     /// ```
-    /// use eddy::signal::{SignalKind, Signals};
+    /// use eddy_net::signal::{SignalKind, Signals};
     /// use std::time::Duration;
     ///
     /// eddy::run(async {
@@ -302,7 +302,7 @@ impl fmt::Debug for Signals {
 ///
 /// ```
 /// eddy::run(async {
-///     let ctrl_c = eddy::signal::ctrl_c();
+///     let ctrl_c = eddy_net::signal::ctrl_c();
 ///     rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::INT)?;
 ///     ctrl_c.await?;
 ///     println!("interrupted; shutting down");

@@ -1,7 +1,6 @@
 //! TCP: [`TcpListener`], [`TcpStream`] and the stream's halves.
 
 use std::fmt;
-use std::future::Future;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -14,7 +13,8 @@ use futures_lite::Stream;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::addr::{ToSocketAddrs, each_addr};
-use crate::Async;
+use super::time::{pause, with_timeout};
+use eddy_reactor::Async;
 
 /// How many connections may wait in the kernel's accept queue.
 const BACKLOG: i32 = 1024;
@@ -28,7 +28,7 @@ const BACKLOG: i32 = 1024;
 /// # Example
 ///
 /// ```
-/// use eddy::net::{TcpListener, TcpStream};
+/// use eddy_net::{TcpListener, TcpStream};
 /// use futures_lite::StreamExt;
 ///
 /// eddy::run(async {
@@ -65,7 +65,7 @@ impl TcpListener {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    ///     let l = eddy_net::TcpListener::bind(("127.0.0.1", 0)).await?;
     ///     assert_ne!(l.local_addr()?.port(), 0);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -94,7 +94,7 @@ impl TcpListener {
     /// ```
     /// eddy::run(async {
     ///     let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    ///     let l = eddy::net::TcpListener::from_std(std_listener)?;
+    ///     let l = eddy_net::TcpListener::from_std(std_listener)?;
     ///     # drop(l);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -117,7 +117,7 @@ impl TcpListener {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
     ///     let std_listener = l.into_std()?;
     ///     assert!(std_listener.local_addr()?.ip().is_loopback());
     ///     Ok::<(), std::io::Error>(())
@@ -134,7 +134,9 @@ impl TcpListener {
     /// (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`), the pending connection
     /// stays queued and `accept` sleeps, 1 ms at first and doubling up to
     /// 1 s, before retrying: it neither spins nor fails, and recovers once
-    /// descriptors are freed. A connection that was aborted before it could
+    /// descriptors are freed. (The sleep needs a timer, as in any eddy
+    /// runtime; with the reactor alone, no timer entered, the error is
+    /// returned instead.) A connection that was aborted before it could
     /// be accepted is skipped.
     ///
     /// Cancel safe: if the future is dropped, no connection is lost (an
@@ -147,7 +149,7 @@ impl TcpListener {
     /// # Example
     ///
     /// ```
-    /// use eddy::net::{TcpListener, TcpStream};
+    /// use eddy_net::{TcpListener, TcpStream};
     ///
     /// eddy::run(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -174,7 +176,7 @@ impl TcpListener {
     /// # Example
     ///
     /// ```
-    /// use eddy::net::{TcpListener, TcpStream};
+    /// use eddy_net::{TcpListener, TcpStream};
     /// use futures_lite::StreamExt;
     ///
     /// eddy::run(async {
@@ -204,7 +206,7 @@ impl TcpListener {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
     ///     assert!(l.local_addr()?.ip().is_loopback());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -295,7 +297,10 @@ pub(crate) async fn accept_with_backoff<T: AsFd, R>(
             Err(e) if is_resource_exhaustion(&e) => {
                 // Readiness is left set (this was not `WouldBlock`), so the
                 // retry after the sleep tries `accept` again at once.
-                crate::sleep(backoff).await;
+                let Some(sleep) = pause(backoff) else {
+                    return Err(e);
+                };
+                sleep.await;
                 backoff = (backoff * 2).min(BACKOFF_MAX);
             }
             Err(e)
@@ -323,7 +328,7 @@ pub(crate) async fn accept_with_backoff<T: AsFd, R>(
 /// # Example
 ///
 /// ```
-/// use eddy::net::{TcpListener, TcpStream};
+/// use eddy_net::{TcpListener, TcpStream};
 /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
 ///
 /// eddy::run(async {
@@ -358,8 +363,8 @@ impl TcpStream {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let s = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     ///     assert_eq!(s.peer_addr()?, l.local_addr()?);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -382,8 +387,8 @@ impl TcpStream {
     /// use std::time::Duration;
     ///
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let s = eddy::net::TcpStream::connect_timeout(l.local_addr()?, Duration::from_secs(5)).await?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = eddy_net::TcpStream::connect_timeout(l.local_addr()?, Duration::from_secs(5)).await?;
     ///     # drop(s);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -417,7 +422,7 @@ impl TcpStream {
     /// ```
     /// eddy::run(async {
     ///     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    ///     let s = eddy::net::TcpStream::from_std(std::net::TcpStream::connect(l.local_addr()?)?)?;
+    ///     let s = eddy_net::TcpStream::from_std(std::net::TcpStream::connect(l.local_addr()?)?)?;
     ///     # drop(s);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -440,8 +445,8 @@ impl TcpStream {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let s = eddy::net::TcpStream::connect(l.local_addr()?).await?.into_std()?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = eddy_net::TcpStream::connect(l.local_addr()?).await?.into_std()?;
     ///     assert_eq!(s.peer_addr()?, l.local_addr()?);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -461,8 +466,8 @@ impl TcpStream {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let s = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     ///     assert!(s.local_addr()?.ip().is_loopback());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -483,8 +488,8 @@ impl TcpStream {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let s = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     ///     assert_eq!(s.peer_addr()?, l.local_addr()?);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -504,8 +509,8 @@ impl TcpStream {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let s = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let s = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     ///     s.set_nodelay(true)?;
     ///     assert!(s.nodelay()?);
     ///     Ok::<(), std::io::Error>(())
@@ -529,8 +534,8 @@ impl TcpStream {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let s = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    /// # let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let s = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     /// s.set_nodelay(false)?;
     /// # Ok::<(), std::io::Error>(())
     /// # })?;
@@ -551,8 +556,8 @@ impl TcpStream {
     /// ```
     /// use std::time::Duration;
     /// # eddy::run(async {
-    /// # let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let s = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    /// # let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let s = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     /// s.set_linger(Some(Duration::ZERO))?;
     /// assert_eq!(s.linger()?, Some(Duration::ZERO));
     /// # Ok::<(), std::io::Error>(())
@@ -578,8 +583,8 @@ impl TcpStream {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let s = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    /// # let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let s = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     /// s.set_linger(None)?;
     /// # Ok::<(), std::io::Error>(())
     /// # })?;
@@ -599,8 +604,8 @@ impl TcpStream {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let s = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    /// # let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let s = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     /// s.set_ttl(42)?;
     /// assert_eq!(s.ttl()?, 42);
     /// # Ok::<(), std::io::Error>(())
@@ -621,8 +626,8 @@ impl TcpStream {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let s = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    /// # let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let s = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     /// s.set_ttl(64)?;
     /// # Ok::<(), std::io::Error>(())
     /// # })?;
@@ -643,7 +648,7 @@ impl TcpStream {
     /// # Example
     ///
     /// ```
-    /// use eddy::net::{Shutdown, TcpListener, TcpStream};
+    /// use eddy_net::{Shutdown, TcpListener, TcpStream};
     /// use futures_lite::AsyncReadExt;
     ///
     /// eddy::run(async {
@@ -675,8 +680,8 @@ impl TcpStream {
     /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
     ///
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let mut c = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut c = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     ///     let (mut s, _) = l.accept().await?;
     ///     c.write_all(b"abc").await?;
     ///     let mut buf = [0; 3];
@@ -704,8 +709,8 @@ impl TcpStream {
     /// use futures_lite::AsyncWriteExt;
     ///
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let mut c = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut c = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     ///     let (s, _) = l.accept().await?;
     ///     c.write_all(b"x").await?;
     ///     s.readable().await?;
@@ -727,8 +732,8 @@ impl TcpStream {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let c = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let c = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     ///     c.writable().await?;
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -747,8 +752,8 @@ impl TcpStream {
     /// use futures_lite::{future, io};
     ///
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let mut c = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut c = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     ///     let (mut s, _) = l.accept().await?;
     ///     // An echo server in one task: copy the read half into the write half.
     ///     let echo = eddy::spawn(async move {
@@ -780,8 +785,8 @@ impl TcpStream {
     /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
     ///
     /// eddy::run(async {
-    ///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-    ///     let c = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    ///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let c = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     ///     let (mut s, _) = l.accept().await?;
     ///     let (mut r, mut w) = c.into_split();
     ///     let writer = eddy::spawn(async move { w.write_all(b"hi").await });
@@ -834,19 +839,6 @@ pub(crate) fn finish_connect<A>(
         Err(e) if e.kind() == io::ErrorKind::NotConnected => Err(io::ErrorKind::WouldBlock.into()),
         Err(e) => Err(e),
     }
-}
-
-/// Runs `fut`, failing with `TimedOut` after `timeout`.
-pub(crate) async fn with_timeout<T>(
-    fut: impl Future<Output = io::Result<T>>,
-    timeout: Duration,
-    what: &'static str,
-) -> io::Result<T> {
-    futures_lite::future::or(fut, async {
-        crate::sleep(timeout).await;
-        Err(io::Error::new(io::ErrorKind::TimedOut, what))
-    })
-    .await
 }
 
 impl AsFd for TcpStream {
@@ -906,7 +898,7 @@ macro_rules! stream_io {
             }
 
             fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(crate::net::halves::shutdown_write(self.inner.get_ref()))
+                Poll::Ready(crate::halves::shutdown_write(self.inner.get_ref()))
             }
         }
     };
@@ -916,21 +908,21 @@ pub(crate) use stream_io;
 stream_io!(TcpStream);
 stream_io!(&TcpStream);
 
-crate::net::halves::stream_halves!(
+crate::halves::stream_halves!(
     TcpStream,
     std::net::TcpStream,
     "```
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
 eddy::run(async {
-    let l = eddy::net::TcpListener::bind(\"127.0.0.1:0\").await?;
-    let c = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+    let l = eddy_net::TcpListener::bind(\"127.0.0.1:0\").await?;
+    let c = eddy_net::TcpStream::connect(l.local_addr()?).await?;
     let (mut s, _) = l.accept().await?;
     let (mut r, w) = c.into_split();
     s.write_all(b\"x\").await?;
     let mut b = [0; 1];
     r.read_exact(&mut b).await?;
-    let c: eddy::net::TcpStream = r.reunite(w).expect(\"same stream\");
+    let c: eddy_net::TcpStream = r.reunite(w).expect(\"same stream\");
     # drop(c);
     Ok::<(), std::io::Error>(())
 })?;
@@ -949,9 +941,9 @@ eddy::run(async {
 /// use futures_lite::StreamExt;
 ///
 /// eddy::run(async {
-///     let l = eddy::net::TcpListener::bind("127.0.0.1:0").await?;
-///     let mut incoming: eddy::net::tcp::Incoming<'_> = l.incoming();
-///     let _c = eddy::net::TcpStream::connect(l.local_addr()?).await?;
+///     let l = eddy_net::TcpListener::bind("127.0.0.1:0").await?;
+///     let mut incoming: eddy_net::tcp::Incoming<'_> = l.incoming();
+///     let _c = eddy_net::TcpStream::connect(l.local_addr()?).await?;
 ///     assert!(incoming.next().await.unwrap().is_ok());
 ///     Ok::<(), std::io::Error>(())
 /// })?;

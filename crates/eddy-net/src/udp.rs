@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use super::addr::{ToSocketAddrs, each_addr, to_addrs};
-use crate::Async;
+use eddy_reactor::Async;
 
 /// A UDP socket, like asyncio's datagram endpoints.
 ///
@@ -17,7 +17,7 @@ use crate::Async;
 /// # Example
 ///
 /// ```
-/// use eddy::net::UdpSocket;
+/// use eddy_net::UdpSocket;
 ///
 /// eddy::run(async {
 ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
@@ -46,7 +46,7 @@ impl UdpSocket {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let s = eddy::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let s = eddy_net::UdpSocket::bind("127.0.0.1:0").await?;
     ///     assert_ne!(s.local_addr()?.port(), 0);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -69,7 +69,7 @@ impl UdpSocket {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let s = eddy::net::UdpSocket::from_std(std::net::UdpSocket::bind("127.0.0.1:0")?)?;
+    ///     let s = eddy_net::UdpSocket::from_std(std::net::UdpSocket::bind("127.0.0.1:0")?)?;
     ///     # drop(s);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -91,7 +91,7 @@ impl UdpSocket {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let s = eddy::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let s = eddy_net::UdpSocket::bind("127.0.0.1:0").await?;
     ///     assert!(s.local_addr()?.ip().is_loopback());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -111,7 +111,7 @@ impl UdpSocket {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let s = eddy::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let s = eddy_net::UdpSocket::bind("127.0.0.1:0").await?;
     ///     assert!(s.peer_addr().is_err());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -132,8 +132,8 @@ impl UdpSocket {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let a = eddy::net::UdpSocket::bind("127.0.0.1:0").await?;
-    ///     let b = eddy::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let a = eddy_net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     let b = eddy_net::UdpSocket::bind("127.0.0.1:0").await?;
     ///     a.connect(b.local_addr()?).await?;
     ///     b.connect(a.local_addr()?).await?;
     ///     a.send(b"hi").await?;
@@ -163,7 +163,7 @@ impl UdpSocket {
     ///
     /// ```
     /// # eddy::run(async {
-    /// let s = eddy::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let s = eddy_net::UdpSocket::bind("127.0.0.1:0").await?;
     /// assert!(s.send(b"nowhere").await.is_err()); // not connected
     /// # Ok::<(), std::io::Error>(())
     /// # })?;
@@ -185,7 +185,7 @@ impl UdpSocket {
     ///
     /// ```
     /// # eddy::run(async {
-    /// let a = eddy::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let a = eddy_net::UdpSocket::bind("127.0.0.1:0").await?;
     /// a.connect(a.local_addr()?).await?; // talk to ourselves
     /// a.send(b"me").await?;
     /// let mut buf = [0; 2];
@@ -211,7 +211,7 @@ impl UdpSocket {
     ///
     /// ```
     /// # eddy::run(async {
-    /// let s = eddy::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let s = eddy_net::UdpSocket::bind("127.0.0.1:0").await?;
     /// assert_eq!(s.send_to(b"abc", s.local_addr()?).await?, 3);
     /// # Ok::<(), std::io::Error>(())
     /// # })?;
@@ -237,7 +237,7 @@ impl UdpSocket {
     ///
     /// ```
     /// # eddy::run(async {
-    /// let s = eddy::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let s = eddy_net::UdpSocket::bind("127.0.0.1:0").await?;
     /// s.send_to(b"abc", s.local_addr()?).await?;
     /// let mut buf = [0; 3];
     /// let (n, from) = s.recv_from(&mut buf).await?;
@@ -260,7 +260,7 @@ impl UdpSocket {
     ///
     /// ```
     /// # eddy::run(async {
-    /// let s = eddy::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let s = eddy_net::UdpSocket::bind("127.0.0.1:0").await?;
     /// s.send_to(b"abc", s.local_addr()?).await?;
     /// let mut buf = [0; 3];
     /// assert_eq!(s.peek_from(&mut buf).await?.0, 3);
@@ -283,7 +283,7 @@ impl UdpSocket {
     ///
     /// ```
     /// # eddy::run(async {
-    /// let s = eddy::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let s = eddy_net::UdpSocket::bind("127.0.0.1:0").await?;
     /// s.set_broadcast(true)?;
     /// assert!(s.broadcast()?);
     /// # Ok::<(), std::io::Error>(())
@@ -306,7 +306,7 @@ impl UdpSocket {
     ///
     /// ```
     /// # eddy::run(async {
-    /// let s = eddy::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let s = eddy_net::UdpSocket::bind("127.0.0.1:0").await?;
     /// s.set_broadcast(false)?;
     /// # Ok::<(), std::io::Error>(())
     /// # })?;

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::sync::{Arc, Mutex};
 
 mod sealed {
     use std::io;
@@ -33,7 +34,7 @@ use sealed::{Addrs, Sealed};
 /// # Example
 ///
 /// ```
-/// use eddy::net::lookup_host;
+/// use eddy_net::lookup_host;
 /// use std::net::{Ipv4Addr, SocketAddr};
 ///
 /// eddy::run(async {
@@ -151,9 +152,9 @@ pub(crate) fn to_addrs<A: ToSocketAddrs>(
 ///
 /// ```
 /// eddy::run(async {
-///     let addrs = eddy::net::lookup_host("localhost:8080").await?;
+///     let addrs = eddy_net::lookup_host("localhost:8080").await?;
 ///     assert!(addrs.iter().all(|a| a.port() == 8080 && a.ip().is_loopback()));
-///     assert!(eddy::net::lookup_host("no port").await.is_err());
+///     assert!(eddy_net::lookup_host("no port").await.is_err());
 ///     Ok::<(), std::io::Error>(())
 /// })?;
 /// # Ok::<(), std::io::Error>(())
@@ -187,16 +188,26 @@ where
 }
 
 /// Resolves `host` ("name:port") with the system resolver without blocking
-/// the event loop: the lookup runs on the blocking thread pool (the
-/// runtime's, or the global one outside a runtime).
+/// the event loop: the lookup runs through the
+/// [unblock hook](crate::hooks::set_unblock_hook) (the runtime's blocking
+/// pool under the `eddy` facade, the global one outside a runtime), or on a
+/// thread of its own without one.
 fn resolve(host: String) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send + 'static {
-    let lookup = eddy_blocking::unblock(move || {
-        std::net::ToSocketAddrs::to_socket_addrs(host.as_str()).map(Iterator::collect)
-    });
+    let answer = Arc::new(Mutex::new(None));
+    let slot = answer.clone();
+    let lookup = crate::hooks::unblock(Box::new(move || {
+        let result = std::net::ToSocketAddrs::to_socket_addrs(host.as_str()).map(Iterator::collect);
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+    }));
     async move {
-        match lookup.await {
-            Ok(result) => result,
-            Err(e) => Err(io::Error::other(format!("name resolution failed: {e}"))),
+        let ran = lookup.await;
+        let answer = answer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match (ran, answer) {
+            (_, Some(result)) => result,
+            (Err(e), None) => Err(io::Error::other(format!("name resolution failed: {e}"))),
+            (Ok(()), None) => Err(io::Error::other(
+                "name resolution failed: the resolver panicked",
+            )),
         }
     }
 }

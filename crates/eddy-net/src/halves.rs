@@ -13,7 +13,7 @@ macro_rules! stream_halves {
         ///
         #[doc = $example]
         #[derive(Debug)]
-        pub struct ReadHalf<'a>(pub(crate) &'a crate::Async<$std>);
+        pub struct ReadHalf<'a>(pub(crate) &'a eddy_reactor::Async<$std>);
 
         /// The write half of a borrowed stream, from `split`. Implements
         /// `AsyncWrite`; `poll_close` shuts down the write direction.
@@ -22,7 +22,7 @@ macro_rules! stream_halves {
         ///
         #[doc = $example]
         #[derive(Debug)]
-        pub struct WriteHalf<'a>(pub(crate) &'a crate::Async<$std>);
+        pub struct WriteHalf<'a>(pub(crate) &'a eddy_reactor::Async<$std>);
 
         /// The read half of a stream, from `into_split`; can move to
         /// another task. Implements `AsyncRead`.
@@ -31,7 +31,7 @@ macro_rules! stream_halves {
         ///
         #[doc = $example]
         #[derive(Debug)]
-        pub struct OwnedReadHalf(pub(crate) std::sync::Arc<crate::Async<$std>>);
+        pub struct OwnedReadHalf(pub(crate) std::sync::Arc<eddy_reactor::Async<$std>>);
 
         /// The write half of a stream, from `into_split`; can move to
         /// another task. Implements `AsyncWrite`.
@@ -45,7 +45,7 @@ macro_rules! stream_halves {
         #[doc = $example]
         #[derive(Debug)]
         pub struct OwnedWriteHalf {
-            pub(crate) inner: std::sync::Arc<crate::Async<$std>>,
+            pub(crate) inner: std::sync::Arc<eddy_reactor::Async<$std>>,
             pub(crate) shutdown_on_drop: bool,
         }
 
@@ -117,10 +117,10 @@ macro_rules! stream_halves {
             }
         }
 
-        $crate::net::halves::stream_halves!(@read ReadHalf<'_>, |s| s.0);
-        $crate::net::halves::stream_halves!(@read OwnedReadHalf, |s| &*s.0);
-        $crate::net::halves::stream_halves!(@write WriteHalf<'_>, |s| s.0);
-        $crate::net::halves::stream_halves!(@write OwnedWriteHalf, |s| &*s.inner);
+        $crate::halves::stream_halves!(@read ReadHalf<'_>, |s| s.0);
+        $crate::halves::stream_halves!(@read OwnedReadHalf, |s| &*s.0);
+        $crate::halves::stream_halves!(@write WriteHalf<'_>, |s| s.0);
+        $crate::halves::stream_halves!(@write OwnedWriteHalf, |s| &*s.inner);
     };
     (@read $ty:ty, |$s:ident| $get:expr) => {
         impl futures_io::AsyncRead for $ty {
@@ -181,7 +181,7 @@ macro_rules! stream_halves {
             ) -> std::task::Poll<std::io::Result<()>> {
                 let $s = &*self;
                 let io = $get;
-                std::task::Poll::Ready($crate::net::halves::shutdown_write(io.get_ref()))
+                std::task::Poll::Ready($crate::halves::shutdown_write(io.get_ref()))
             }
         }
     };

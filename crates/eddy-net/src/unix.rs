@@ -17,7 +17,7 @@ use socket2::{Domain, SockAddr};
 use super::tcp::{
     accept_with_backoff, connect_started, finish_connect, nonblocking_stream_socket, stream_io,
 };
-use crate::Async;
+use eddy_reactor::Async;
 
 /// A Unix-domain stream socket listening for connections (asyncio's
 /// `start_unix_server` socket).
@@ -28,7 +28,7 @@ use crate::Async;
 /// # Example
 ///
 /// ```
-/// use eddy::net::{UnixListener, UnixStream};
+/// use eddy_net::{UnixListener, UnixStream};
 /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
 ///
 /// let dir = std::env::temp_dir().join(format!("eddy-doc-{}", std::process::id()));
@@ -66,7 +66,7 @@ impl UnixListener {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let err = eddy::net::UnixListener::bind("/nonexistent-dir/x.sock").unwrap_err();
+    ///     let err = eddy_net::UnixListener::bind("/nonexistent-dir/x.sock").unwrap_err();
     ///     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     /// });
     /// ```
@@ -87,7 +87,7 @@ impl UnixListener {
     /// # let _ = std::fs::remove_file(&path);
     /// eddy::run(async {
     ///     let std_l = std::os::unix::net::UnixListener::bind(&path)?;
-    ///     let l = eddy::net::UnixListener::from_std(std_l)?;
+    ///     let l = eddy_net::UnixListener::from_std(std_l)?;
     ///     # drop(l);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -115,8 +115,8 @@ impl UnixListener {
     /// # let path = std::env::temp_dir().join(format!("eddy-doc-acc-{}.sock", std::process::id()));
     /// # let _ = std::fs::remove_file(&path);
     /// eddy::run(async {
-    ///     let l = eddy::net::UnixListener::bind(&path)?;
-    ///     let _c = eddy::net::UnixStream::connect(&path).await?;
+    ///     let l = eddy_net::UnixListener::bind(&path)?;
+    ///     let _c = eddy_net::UnixStream::connect(&path).await?;
     ///     let (_s, _addr) = l.accept().await?;
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -137,8 +137,8 @@ impl UnixListener {
     /// # let path = std::env::temp_dir().join(format!("eddy-doc-inc-{}.sock", std::process::id()));
     /// # let _ = std::fs::remove_file(&path);
     /// eddy::run(async {
-    ///     let l = eddy::net::UnixListener::bind(&path)?;
-    ///     let _c = eddy::net::UnixStream::connect(&path).await?;
+    ///     let l = eddy_net::UnixListener::bind(&path)?;
+    ///     let _c = eddy_net::UnixStream::connect(&path).await?;
     ///     let s = l.incoming().next().await.unwrap()?;
     ///     # drop(s);
     ///     Ok::<(), std::io::Error>(())
@@ -165,7 +165,7 @@ impl UnixListener {
     /// # let path = std::env::temp_dir().join(format!("eddy-doc-la-{}.sock", std::process::id()));
     /// # let _ = std::fs::remove_file(&path);
     /// eddy::run(async {
-    ///     let l = eddy::net::UnixListener::bind(&path)?;
+    ///     let l = eddy_net::UnixListener::bind(&path)?;
     ///     assert_eq!(l.local_addr()?.as_pathname(), Some(path.as_path()));
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -202,7 +202,7 @@ impl fmt::Debug for UnixListener {
 /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
 ///
 /// eddy::run(async {
-///     let (mut a, mut b) = eddy::net::UnixStream::pair()?;
+///     let (mut a, mut b) = eddy_net::UnixStream::pair()?;
 ///     a.write_all(b"ping").await?;
 ///     a.close().await?;
 ///     let mut got = String::new();
@@ -232,7 +232,7 @@ impl UnixStream {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let err = eddy::net::UnixStream::connect("/nonexistent-dir/x.sock").await.unwrap_err();
+    ///     let err = eddy_net::UnixStream::connect("/nonexistent-dir/x.sock").await.unwrap_err();
     ///     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     /// });
     /// ```
@@ -262,7 +262,7 @@ impl UnixStream {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let (a, b) = eddy::net::UnixStream::pair()?;
+    ///     let (a, b) = eddy_net::UnixStream::pair()?;
     ///     # drop((a, b));
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -284,7 +284,7 @@ impl UnixStream {
     /// ```
     /// eddy::run(async {
     ///     let (a, _b) = std::os::unix::net::UnixStream::pair()?;
-    ///     let a = eddy::net::UnixStream::from_std(a)?;
+    ///     let a = eddy_net::UnixStream::from_std(a)?;
     ///     # drop(a);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -306,7 +306,7 @@ impl UnixStream {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let (a, _b) = eddy::net::UnixStream::pair()?;
+    ///     let (a, _b) = eddy_net::UnixStream::pair()?;
     ///     assert!(a.local_addr()?.is_unnamed());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -326,7 +326,7 @@ impl UnixStream {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let (a, _b) = eddy::net::UnixStream::pair()?;
+    ///     let (a, _b) = eddy_net::UnixStream::pair()?;
     ///     assert!(a.peer_addr()?.is_unnamed());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -348,8 +348,8 @@ impl UnixStream {
     /// use futures_lite::AsyncReadExt;
     ///
     /// eddy::run(async {
-    ///     let (a, mut b) = eddy::net::UnixStream::pair()?;
-    ///     a.shutdown(eddy::net::Shutdown::Write)?;
+    ///     let (a, mut b) = eddy_net::UnixStream::pair()?;
+    ///     a.shutdown(eddy_net::Shutdown::Write)?;
     ///     assert_eq!(b.read(&mut [0; 4]).await?, 0);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -367,7 +367,7 @@ impl UnixStream {
     /// use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
     ///
     /// eddy::run(async {
-    ///     let (mut a, mut b) = eddy::net::UnixStream::pair()?;
+    ///     let (mut a, mut b) = eddy_net::UnixStream::pair()?;
     ///     let (mut r, mut w) = a.split();
     ///     let (wrote, read) = future::zip(
     ///         async { w.write_all(b"x").await },
@@ -391,7 +391,7 @@ impl UnixStream {
     /// use futures_lite::AsyncReadExt;
     ///
     /// eddy::run(async {
-    ///     let (a, mut b) = eddy::net::UnixStream::pair()?;
+    ///     let (a, mut b) = eddy_net::UnixStream::pair()?;
     ///     let (_r, w) = a.into_split();
     ///     drop(w); // shuts down the write side
     ///     assert_eq!(b.read(&mut [0; 4]).await?, 0);
@@ -428,19 +428,19 @@ impl fmt::Debug for UnixStream {
 stream_io!(UnixStream);
 stream_io!(&UnixStream);
 
-crate::net::halves::stream_halves!(
+crate::halves::stream_halves!(
     UnixStream,
     std::os::unix::net::UnixStream,
     "```
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
 eddy::run(async {
-    let (a, mut b) = eddy::net::UnixStream::pair()?;
+    let (a, mut b) = eddy_net::UnixStream::pair()?;
     let (mut r, w) = a.into_split();
     b.write_all(b\"x\").await?;
     let mut buf = [0; 1];
     r.read_exact(&mut buf).await?;
-    let a: eddy::net::UnixStream = r.reunite(w).expect(\"same stream\");
+    let a: eddy_net::UnixStream = r.reunite(w).expect(\"same stream\");
     # drop(a);
     Ok::<(), std::io::Error>(())
 })?;
@@ -454,7 +454,7 @@ eddy::run(async {
 ///
 /// ```
 /// eddy::run(async {
-///     let (a, b) = eddy::net::UnixDatagram::pair()?;
+///     let (a, b) = eddy_net::UnixDatagram::pair()?;
 ///     a.send(b"one datagram").await?;
 ///     let mut buf = [0; 32];
 ///     let n = b.recv(&mut buf).await?;
@@ -480,8 +480,8 @@ impl UnixDatagram {
     /// # let path = std::env::temp_dir().join(format!("eddy-doc-dg-{}.sock", std::process::id()));
     /// # let _ = std::fs::remove_file(&path);
     /// eddy::run(async {
-    ///     let server = eddy::net::UnixDatagram::bind(&path)?;
-    ///     let client = eddy::net::UnixDatagram::unbound()?;
+    ///     let server = eddy_net::UnixDatagram::bind(&path)?;
+    ///     let client = eddy_net::UnixDatagram::unbound()?;
     ///     client.send_to(b"hello", &path).await?;
     ///     let mut buf = [0; 8];
     ///     let (n, _from) = server.recv_from(&mut buf).await?;
@@ -507,7 +507,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let s = eddy::net::UnixDatagram::unbound()?;
+    ///     let s = eddy_net::UnixDatagram::unbound()?;
     ///     assert!(s.local_addr()?.is_unnamed());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -529,7 +529,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let (a, b) = eddy::net::UnixDatagram::pair()?;
+    ///     let (a, b) = eddy_net::UnixDatagram::pair()?;
     ///     # drop((a, b));
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -550,7 +550,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let s = eddy::net::UnixDatagram::from_std(std::os::unix::net::UnixDatagram::unbound()?)?;
+    ///     let s = eddy_net::UnixDatagram::from_std(std::os::unix::net::UnixDatagram::unbound()?)?;
     ///     # drop(s);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -574,8 +574,8 @@ impl UnixDatagram {
     /// # let path = std::env::temp_dir().join(format!("eddy-doc-dgc-{}.sock", std::process::id()));
     /// # let _ = std::fs::remove_file(&path);
     /// eddy::run(async {
-    ///     let server = eddy::net::UnixDatagram::bind(&path)?;
-    ///     let client = eddy::net::UnixDatagram::unbound()?;
+    ///     let server = eddy_net::UnixDatagram::bind(&path)?;
+    ///     let client = eddy_net::UnixDatagram::unbound()?;
     ///     client.connect(&path)?;
     ///     client.send(b"hi").await?;
     ///     let mut buf = [0; 2];
@@ -601,7 +601,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let (a, _b) = eddy::net::UnixDatagram::pair()?;
+    ///     let (a, _b) = eddy_net::UnixDatagram::pair()?;
     ///     assert_eq!(a.send(b"abc").await?, 3);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -623,7 +623,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let (a, b) = eddy::net::UnixDatagram::pair()?;
+    ///     let (a, b) = eddy_net::UnixDatagram::pair()?;
     ///     a.send(b"abc").await?;
     ///     assert_eq!(b.recv(&mut [0; 8]).await?, 3);
     ///     Ok::<(), std::io::Error>(())
@@ -646,7 +646,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let s = eddy::net::UnixDatagram::unbound()?;
+    ///     let s = eddy_net::UnixDatagram::unbound()?;
     ///     assert!(s.send_to(b"x", "/nonexistent-dir/x.sock").await.is_err());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -669,7 +669,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let (a, b) = eddy::net::UnixDatagram::pair()?;
+    ///     let (a, b) = eddy_net::UnixDatagram::pair()?;
     ///     a.send(b"abc").await?;
     ///     let (n, _from) = b.recv_from(&mut [0; 8]).await?;
     ///     assert_eq!(n, 3);
@@ -693,7 +693,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let (a, _b) = eddy::net::UnixDatagram::pair()?;
+    ///     let (a, _b) = eddy_net::UnixDatagram::pair()?;
     ///     assert!(a.local_addr()?.is_unnamed());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -713,7 +713,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let s = eddy::net::UnixDatagram::unbound()?;
+    ///     let s = eddy_net::UnixDatagram::unbound()?;
     ///     assert!(s.peer_addr().is_err());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -751,9 +751,9 @@ impl fmt::Debug for UnixDatagram {
 /// # let _ = std::fs::remove_file(&path);
 ///
 /// eddy::run(async {
-///     let l = eddy::net::UnixListener::bind(&path)?;
-///     let mut incoming: eddy::net::unix::Incoming<'_> = l.incoming();
-///     let _c = eddy::net::UnixStream::connect(&path).await?;
+///     let l = eddy_net::UnixListener::bind(&path)?;
+///     let mut incoming: eddy_net::unix::Incoming<'_> = l.incoming();
+///     let _c = eddy_net::UnixStream::connect(&path).await?;
 ///     assert!(incoming.next().await.unwrap().is_ok());
 ///     Ok::<(), std::io::Error>(())
 /// })?;

@@ -16,7 +16,7 @@ use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 use super::addr::ToSocketAddrs;
 use super::tcp::{OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
-use crate::Task;
+use eddy_core::{DynTask, Spawn, TaskMeta};
 
 /// Opens a TCP connection and returns its buffered reader and writer, like
 /// `asyncio.open_connection(host, port)`.
@@ -28,7 +28,7 @@ use crate::Task;
 /// # Example
 ///
 /// ```
-/// use eddy::net::{open_connection, start_server};
+/// use eddy_net::{open_connection, start_server};
 ///
 /// eddy::run(async {
 ///     let server = start_server("127.0.0.1:0", |mut reader, mut writer| async move {
@@ -73,6 +73,11 @@ fn into_streams(stream: TcpStream) -> (StreamReader, StreamWriter) {
 /// [`TcpListener::accept`]). Each handler runs as its own task: a handler
 /// that panics or returns ends only its connection.
 ///
+/// The tasks are spawned on the executor running the calling thread, found
+/// through the [spawn hook](crate::hooks::set_spawn_hook) (the `eddy`
+/// facade installs it); [`start_server_with`] takes the executor as an
+/// argument instead.
+///
 /// # Errors
 ///
 /// As [`TcpListener::bind`].
@@ -87,7 +92,7 @@ fn into_streams(stream: TcpStream) -> (StreamReader, StreamWriter) {
 ///
 /// ```
 /// eddy::run(async {
-///     let server = eddy::net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
+///     let server = eddy_net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
 ///     assert!(server.local_addr().ip().is_loopback());
 ///     server.close(); // stop accepting
 ///     Ok::<(), std::io::Error>(())
@@ -100,22 +105,78 @@ where
     F: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let Some(spawner) = crate::hooks::current_spawner() else {
+        panic!(
+            "`start_server` needs an executor: call it inside an eddy runtime, or use `start_server_with`"
+        );
+    };
+    start_server_with(spawner, addr, handler).await
+}
+
+/// [`start_server`] on the executor `spawner` (any [`Spawn`]): the accept
+/// loop and every connection's handler are spawned through it. With it this
+/// crate serves connections without the `eddy` facade.
+///
+/// # Errors
+///
+/// As [`TcpListener::bind`], or `Other` if `spawner` refuses the accept
+/// loop (its executor has shut down).
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use eddy_core::Spawn;
+///
+/// eddy::run(async {
+///     let spawner: Arc<dyn Spawn> = Arc::new(eddy::Handle::current().executor().clone());
+///     let server = eddy_net::start_server_with(spawner, "127.0.0.1:0", |_r, mut w| async move {
+///         w.write(b"hi");
+///         let _ = w.close().await;
+///     })
+///     .await?;
+///     let (mut r, _w) = eddy_net::open_connection(server.local_addr()).await?;
+///     assert_eq!(r.read_to_end().await?, b"hi");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub async fn start_server_with<A, F, Fut>(
+    spawner: Arc<dyn Spawn>,
+    addr: A,
+    handler: F,
+) -> io::Result<Server>
+where
+    A: ToSocketAddrs,
+    F: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let listener = TcpListener::bind(addr).await?;
     let local_addr = listener.local_addr()?;
     let handler = Arc::new(handler);
-    let task = crate::spawn(async move {
+    let conn_spawner = spawner.clone();
+    let accept_loop = async move {
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
                     let (r, w) = into_streams(stream);
-                    crate::spawn(handler(r, w)).detach();
+                    // Dropping the handle detaches the task; a refused spawn
+                    // (executor shutting down) drops the connection.
+                    let _ = conn_spawner.spawn_boxed(Box::pin(handler(r, w)), TaskMeta::here());
                 }
                 // Errors other than the ones `accept` absorbs are not
-                // expected on a listening socket; pause instead of spinning.
-                Err(_) => crate::sleep(Duration::from_millis(100)).await,
+                // expected on a listening socket; pause instead of spinning
+                // (and stop, if there is no timer to pause with).
+                Err(_) => match crate::time::pause(Duration::from_millis(100)) {
+                    Some(sleep) => sleep.await,
+                    None => return,
+                },
             }
         }
-    });
+    };
+    let task = spawner
+        .spawn_boxed(Box::pin(accept_loop), TaskMeta::here())
+        .map_err(io::Error::other)?;
     Ok(Server {
         local_addr,
         task: Some(task),
@@ -132,12 +193,12 @@ where
 ///
 /// ```
 /// eddy::run(async {
-///     let server = eddy::net::start_server("127.0.0.1:0", |_r, mut w| async move {
+///     let server = eddy_net::start_server("127.0.0.1:0", |_r, mut w| async move {
 ///         w.write(b"hi");
 ///         let _ = w.close().await;
 ///     })
 ///     .await?;
-///     let (mut r, _w) = eddy::net::open_connection(server.local_addr()).await?;
+///     let (mut r, _w) = eddy_net::open_connection(server.local_addr()).await?;
 ///     assert_eq!(r.read_to_end().await?, b"hi");
 ///     Ok::<(), std::io::Error>(())
 /// })?;
@@ -145,7 +206,7 @@ where
 /// ```
 pub struct Server {
     local_addr: SocketAddr,
-    task: Option<Task<()>>,
+    task: Option<DynTask>,
 }
 
 impl Server {
@@ -157,7 +218,7 @@ impl Server {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let s = eddy::net::start_server(("127.0.0.1", 0), |_r, _w| async {}).await?;
+    ///     let s = eddy_net::start_server(("127.0.0.1", 0), |_r, _w| async {}).await?;
     ///     assert_ne!(s.local_addr().port(), 0);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -173,11 +234,11 @@ impl Server {
     ///
     /// ```
     /// eddy::run(async {
-    ///     let s = eddy::net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
+    ///     let s = eddy_net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
     ///     let addr = s.local_addr();
     ///     s.close();
     ///     eddy::sleep(std::time::Duration::from_millis(10)).await;
-    ///     assert!(eddy::net::TcpStream::connect(addr).await.is_err());
+    ///     assert!(eddy_net::TcpStream::connect(addr).await.is_err());
     ///     Ok::<(), std::io::Error>(())
     /// })?;
     /// # Ok::<(), std::io::Error>(())
@@ -195,7 +256,7 @@ impl Server {
     /// use std::time::Duration;
     ///
     /// eddy::run(async {
-    ///     let s = eddy::net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
+    ///     let s = eddy_net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
     ///     let served = futures_lite::future::or(
     ///         async { s.serve_forever().await; "stopped" },
     ///         async { eddy::sleep(Duration::from_millis(5)).await; "timed out" },
@@ -214,7 +275,7 @@ impl Server {
     }
 
     fn stop(&mut self) {
-        if let Some(task) = self.task.take() {
+        if let Some(mut task) = self.task.take() {
             task.cancel();
         }
     }
@@ -250,12 +311,12 @@ impl fmt::Debug for Server {
 ///
 /// ```
 /// eddy::run(async {
-///     let server = eddy::net::start_server("127.0.0.1:0", |_r, mut w| async move {
+///     let server = eddy_net::start_server("127.0.0.1:0", |_r, mut w| async move {
 ///         w.write(b"a\nbc|rest");
 ///         let _ = w.close().await;
 ///     })
 ///     .await?;
-///     let (mut r, _w) = eddy::net::open_connection(server.local_addr()).await?;
+///     let (mut r, _w) = eddy_net::open_connection(server.local_addr()).await?;
 ///     assert_eq!(r.readline().await?, b"a\n");
 ///     assert_eq!(r.readuntil(b"|").await?, b"bc|");
 ///     assert_eq!(r.readexactly(2).await?, b"re");
@@ -283,8 +344,8 @@ impl StreamReader {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let s = eddy::net::start_server("127.0.0.1:0", |_r, mut w| async move { w.write(b"xyz"); let _ = w.close().await; }).await?;
-    /// let (mut r, _w) = eddy::net::open_connection(s.local_addr()).await?;
+    /// # let s = eddy_net::start_server("127.0.0.1:0", |_r, mut w| async move { w.write(b"xyz"); let _ = w.close().await; }).await?;
+    /// let (mut r, _w) = eddy_net::open_connection(s.local_addr()).await?;
     /// let got = r.read(2).await?;
     /// assert!(!got.is_empty() && got.len() <= 2);
     /// # Ok::<(), std::io::Error>(())
@@ -310,8 +371,8 @@ impl StreamReader {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let s = eddy::net::start_server("127.0.0.1:0", |_r, mut w| async move { w.write(b"all"); let _ = w.close().await; }).await?;
-    /// let (mut r, _w) = eddy::net::open_connection(s.local_addr()).await?;
+    /// # let s = eddy_net::start_server("127.0.0.1:0", |_r, mut w| async move { w.write(b"all"); let _ = w.close().await; }).await?;
+    /// let (mut r, _w) = eddy_net::open_connection(s.local_addr()).await?;
     /// assert_eq!(r.read_to_end().await?, b"all");
     /// # Ok::<(), std::io::Error>(())
     /// # })?;
@@ -336,8 +397,8 @@ impl StreamReader {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let s = eddy::net::start_server("127.0.0.1:0", |_r, mut w| async move { w.write(b"l1\nl2"); let _ = w.close().await; }).await?;
-    /// let (mut r, _w) = eddy::net::open_connection(s.local_addr()).await?;
+    /// # let s = eddy_net::start_server("127.0.0.1:0", |_r, mut w| async move { w.write(b"l1\nl2"); let _ = w.close().await; }).await?;
+    /// let (mut r, _w) = eddy_net::open_connection(s.local_addr()).await?;
     /// assert_eq!(r.readline().await?, b"l1\n");
     /// assert_eq!(r.readline().await?, b"l2");
     /// assert_eq!(r.readline().await?, b"");
@@ -365,8 +426,8 @@ impl StreamReader {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let s = eddy::net::start_server("127.0.0.1:0", |_r, mut w| async move { w.write(b"k: v\r\n\r\nbody"); let _ = w.close().await; }).await?;
-    /// let (mut r, _w) = eddy::net::open_connection(s.local_addr()).await?;
+    /// # let s = eddy_net::start_server("127.0.0.1:0", |_r, mut w| async move { w.write(b"k: v\r\n\r\nbody"); let _ = w.close().await; }).await?;
+    /// let (mut r, _w) = eddy_net::open_connection(s.local_addr()).await?;
     /// assert_eq!(r.readuntil(b"\r\n\r\n").await?, b"k: v\r\n\r\n");
     /// assert!(r.readuntil(b"\n").await.is_err()); // "body" has no newline
     /// # Ok::<(), std::io::Error>(())
@@ -408,8 +469,8 @@ impl StreamReader {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let s = eddy::net::start_server("127.0.0.1:0", |_r, mut w| async move { w.write(b"abc"); let _ = w.close().await; }).await?;
-    /// let (mut r, _w) = eddy::net::open_connection(s.local_addr()).await?;
+    /// # let s = eddy_net::start_server("127.0.0.1:0", |_r, mut w| async move { w.write(b"abc"); let _ = w.close().await; }).await?;
+    /// let (mut r, _w) = eddy_net::open_connection(s.local_addr()).await?;
     /// assert_eq!(r.readexactly(2).await?, b"ab");
     /// assert_eq!(r.readexactly(2).await.unwrap_err().kind(), std::io::ErrorKind::UnexpectedEof);
     /// # Ok::<(), std::io::Error>(())
@@ -465,11 +526,11 @@ impl fmt::Debug for StreamReader {
 ///
 /// ```
 /// eddy::run(async {
-///     let s = eddy::net::start_server("127.0.0.1:0", |mut r, _w| async move {
+///     let s = eddy_net::start_server("127.0.0.1:0", |mut r, _w| async move {
 ///         assert_eq!(r.read_to_end().await.unwrap(), b"one two");
 ///     })
 ///     .await?;
-///     let (_r, mut w) = eddy::net::open_connection(s.local_addr()).await?;
+///     let (_r, mut w) = eddy_net::open_connection(s.local_addr()).await?;
 ///     w.write(b"one ");
 ///     w.write(b"two");
 ///     w.write_eof().await?; // drains, then EOF
@@ -492,8 +553,8 @@ impl StreamWriter {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let s = eddy::net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
-    /// let (_r, mut w) = eddy::net::open_connection(s.local_addr()).await?;
+    /// # let s = eddy_net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
+    /// let (_r, mut w) = eddy_net::open_connection(s.local_addr()).await?;
     /// w.write(b"queued");
     /// w.drain().await?;
     /// # Ok::<(), std::io::Error>(())
@@ -519,8 +580,8 @@ impl StreamWriter {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let s = eddy::net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
-    /// let (_r, mut w) = eddy::net::open_connection(s.local_addr()).await?;
+    /// # let s = eddy_net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
+    /// let (_r, mut w) = eddy_net::open_connection(s.local_addr()).await?;
     /// w.drain().await?; // nothing to send: returns at once
     /// # Ok::<(), std::io::Error>(())
     /// # })?;
@@ -550,8 +611,8 @@ impl StreamWriter {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let s = eddy::net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
-    /// let (_r, mut w) = eddy::net::open_connection(s.local_addr()).await?;
+    /// # let s = eddy_net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
+    /// let (_r, mut w) = eddy_net::open_connection(s.local_addr()).await?;
     /// w.write_eof().await?;
     /// # Ok::<(), std::io::Error>(())
     /// # })?;
@@ -576,8 +637,8 @@ impl StreamWriter {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let s = eddy::net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
-    /// let (_r, mut w) = eddy::net::open_connection(s.local_addr()).await?;
+    /// # let s = eddy_net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
+    /// let (_r, mut w) = eddy_net::open_connection(s.local_addr()).await?;
     /// w.write(b"last words");
     /// w.close().await?;
     /// # Ok::<(), std::io::Error>(())
@@ -602,8 +663,8 @@ impl StreamWriter {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let s = eddy::net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
-    /// let (_r, w) = eddy::net::open_connection(s.local_addr()).await?;
+    /// # let s = eddy_net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
+    /// let (_r, w) = eddy_net::open_connection(s.local_addr()).await?;
     /// assert_eq!(w.peer_addr()?, s.local_addr());
     /// # Ok::<(), std::io::Error>(())
     /// # })?;
@@ -619,8 +680,8 @@ impl StreamWriter {
     ///
     /// ```
     /// # eddy::run(async {
-    /// # let s = eddy::net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
-    /// let (_r, mut w) = eddy::net::open_connection(s.local_addr()).await?;
+    /// # let s = eddy_net::start_server("127.0.0.1:0", |_r, _w| async {}).await?;
+    /// let (_r, mut w) = eddy_net::open_connection(s.local_addr()).await?;
     /// w.write(b"abc");
     /// assert_eq!(w.buffered(), 3);
     /// w.drain().await?;
