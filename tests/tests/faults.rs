@@ -327,3 +327,26 @@ fn ten_thousand_concurrent_echo_connections() {
         assert_eq!(echoed, conns);
     }
 }
+
+#[test]
+fn spawning_after_shutdown_gives_a_cancelled_task_at_once() {
+    for rt in both_flavours() {
+        let handle = rt.handle();
+        drop(rt);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        let late = handle.spawn(async move {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(
+            late.is_finished(),
+            "a task spawned after shutdown must not wait in a queue"
+        );
+        assert!(
+            futures_lite::future::block_on(late)
+                .unwrap_err()
+                .is_cancelled()
+        );
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+    }
+}

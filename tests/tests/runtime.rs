@@ -572,3 +572,14 @@ fn to_thread_starts_when_awaited_and_unblock_at_once() {
         });
     }
 }
+
+#[test]
+fn the_multi_thread_flavour_refuses_what_it_cannot_honour() {
+    let e = Builder::multi_thread().seed(1).build().unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    let e = Builder::multi_thread()
+        .manual_clock(ManualClock::new(), true)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+}

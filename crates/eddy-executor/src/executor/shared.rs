@@ -220,8 +220,11 @@ impl Shared {
             exited.append(&mut reg.idle_waiters);
         }
         drop(reg);
+        // Exit and idle waiters hold wakers from anywhere (a `wait_for`, an
+        // `all_finished` in user code): one that panics must not unwind into
+        // the task that is finishing.
         for w in exited {
-            w.wake();
+            eddy_core::wake_contained(w);
         }
         true
     }

@@ -83,7 +83,12 @@ impl Shared {
         );
         entry.insert((id, runnable.waker()));
         drop(reg);
-        if eager && with_worker(self, |ctx| ctx.is_some()) {
+        if closing {
+            // Born cancelled: complete it here, in cancel mode (the future is
+            // dropped unpolled). Scheduled instead, it could sit forever in
+            // the queue of an executor whose workers are gone.
+            run_task_eagerly(self, runnable);
+        } else if eager && with_worker(self, |ctx| ctx.is_some()) {
             run_task_eagerly(self, runnable);
         } else {
             runnable.schedule();

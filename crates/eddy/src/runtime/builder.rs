@@ -189,6 +189,11 @@ impl Builder {
     /// flavour only): the same seed replays the same schedule. See
     /// [`mod@crate::test`] for the test runtime that prints seeds on failure.
     ///
+    /// The multi-threaded flavour cannot replay a schedule (the operating
+    /// system decides which worker runs when), so
+    /// [`build`](Builder::build) refuses a seed there instead of ignoring
+    /// it.
+    ///
     /// ```
     /// let rt = eddy::Builder::current_thread().seed(42).build().unwrap();
     /// assert_eq!(rt.block_on(async { eddy::spawn(async { 1 }).await.unwrap() }), 1);
@@ -301,8 +306,8 @@ impl Builder {
     /// milliseconds and timeouts can be tested exactly.
     ///
     /// Auto-advance is only meaningful on the current-thread flavour, where
-    /// "the runtime is idle" is well defined; the multi-threaded flavour
-    /// ignores it.
+    /// "the runtime is idle" is well defined: [`build`](Builder::build)
+    /// refuses it on the multi-threaded flavour rather than ignore it.
     ///
     /// ```
     /// use std::time::Duration;
@@ -414,14 +419,39 @@ impl Builder {
     /// # Errors
     ///
     /// If the reactor's poller cannot be created (for example when the
-    /// process is out of file descriptors) or a worker thread cannot start.
+    /// process is out of file descriptors) or a worker thread cannot start;
+    /// `InvalidInput` for an option the multi-threaded flavour cannot honour
+    /// (a [`seed`](Builder::seed), an auto-advancing
+    /// [`manual_clock`](Builder::manual_clock)), rather than ignore it.
     ///
     /// ```
     /// let rt = eddy::Builder::current_thread().build()?;
     /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    ///
+    /// let e = eddy::Builder::multi_thread().seed(7).build().unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    /// assert!(e.to_string().contains("current-thread"));
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
+        if self.flavor == Flavor::MultiThread {
+            let refused = if self.seed.is_some() {
+                Some("a seeded, replayable schedule needs the current-thread flavour")
+            } else if matches!(
+                self.clock,
+                ClockChoice::Manual {
+                    auto_advance: true,
+                    ..
+                }
+            ) {
+                Some("an auto-advancing manual clock needs the current-thread flavour")
+            } else {
+                None
+            };
+            if let Some(why) = refused {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, why));
+            }
+        }
         let reactor = Reactor::new()?;
         let reactor_handle = reactor.handle();
         let (driver, timer_handle) = match &self.clock {
@@ -432,7 +462,7 @@ impl Builder {
                 auto_advance,
             } => {
                 let (mut d, h) = TimerDriver::new_manual(reactor, clock.clone());
-                d.set_auto_advance(*auto_advance && self.flavor == Flavor::CurrentThread);
+                d.set_auto_advance(*auto_advance);
                 (d, h)
             }
         };
