@@ -100,11 +100,25 @@ pub struct Report {
     notes: Vec<String>,
     /// One line per row with a rate: its medians as operations per second.
     rates: Vec<String>,
+    /// Rows with both eddy and a peer measured: (row label, eddy's median
+    /// over the best peer's).
+    against_best: Vec<(String, f64)>,
     load_before: String,
 }
 
-const HEADER: &str = "| workload | flavour | unit | eddy | tokio | smol | eddy/tokio | eddy/smol | floor | eddy/floor |\n\
-                      |---|---|---|---:|---:|---:|---:|---:|---:|---:|";
+/// The project's target: eddy's median at most this times the best peer's.
+pub const TARGET: f64 = 0.8;
+
+/// The lower of the peers' medians (every row is lower-is-better).
+fn best_peer(tokio: Option<Stat>, smol: Option<Stat>) -> Option<Stat> {
+    match (tokio, smol) {
+        (Some(t), Some(s)) => Some(if t.median <= s.median { t } else { s }),
+        (t, s) => t.or(s),
+    }
+}
+
+const HEADER: &str = "| workload | flavour | unit | eddy | tokio | smol | eddy/tokio | eddy/smol | eddy/best | floor | eddy/floor |\n\
+                      |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|";
 
 impl Report {
     /// Starts a report (notes the load average now).
@@ -115,6 +129,7 @@ impl Report {
             lines: Vec::new(),
             notes: Vec::new(),
             rates: Vec::new(),
+            against_best: Vec::new(),
             load_before: load_average(),
         }
     }
@@ -158,7 +173,18 @@ impl Report {
                 per_sec[2]
             ));
         }
-        let ratios = [ratio(stats[0], stats[1]), ratio(stats[0], stats[2])];
+        let best = best_peer(stats[1], stats[2]);
+        if let (Some(e), Some(b)) = (stats[0], best) {
+            if b.median > 0.0 {
+                let label = format!("{} ({})", row.name, row.flavor.label());
+                self.against_best.push((label, e.median / b.median));
+            }
+        }
+        let ratios = [
+            ratio(stats[0], stats[1]),
+            ratio(stats[0], stats[2]),
+            ratio(stats[0], best),
+        ];
         let floor = floor_cells(stats[0], Stat::of(&floor));
         self.line(row, cells, ratios, floor)
     }
@@ -169,7 +195,7 @@ impl Report {
         self.line(
             row,
             vec![na.clone(), na.clone(), na],
-            [NONE.into(), NONE.into()],
+            [NONE.into(), NONE.into(), NONE.into()],
             floor_cells(None, None),
         )
     }
@@ -178,7 +204,7 @@ impl Report {
         &mut self,
         row: &Row,
         cells: Vec<String>,
-        ratios: [String; 2],
+        ratios: [String; 3],
         floor: [String; 2],
     ) -> String {
         let mut name = row.name.to_string();
@@ -186,10 +212,10 @@ impl Report {
             let n = self.note(format!("peers use {p}"));
             let _ = write!(name, " [{n}]");
         }
-        let [to_tokio, to_smol] = ratios;
+        let [to_tokio, to_smol, to_best] = ratios;
         let [floor, to_floor] = floor;
         let line = format!(
-            "| {name} | {} | {} | {} | {} | {} | {to_tokio} | {to_smol} | {floor} | {to_floor} |",
+            "| {name} | {} | {} | {} | {} | {} | {to_tokio} | {to_smol} | {to_best} | {floor} | {to_floor} |",
             row.flavor.label(),
             row.unit,
             cells[0],
@@ -225,11 +251,31 @@ impl Report {
              the row (allocation and queue push and pop per spawn; atomic, \
              push, pop and atomic per wake), timed without a runtime in \
              the same repetitions; eddy/floor is eddy's median over its \
-             median. {NONE}: not measured.\n"
+             median. eddy/best is eddy's median over the better peer's; \
+             the target is at most {TARGET}. {NONE}: not measured.\n"
         );
         let _ = writeln!(md, "{HEADER}");
         for l in &self.lines {
             let _ = writeln!(md, "{l}");
+        }
+        if !self.against_best.is_empty() {
+            let over: Vec<String> = self
+                .against_best
+                .iter()
+                .filter(|(_, r)| *r > TARGET)
+                .map(|(l, r)| format!("{l} {r:.2}"))
+                .collect();
+            let _ = write!(
+                md,
+                "\n**Against the target (eddy ≤ {TARGET} × the best peer):** {} of {} rows meet it",
+                self.against_best.len() - over.len(),
+                self.against_best.len()
+            );
+            if over.is_empty() {
+                let _ = writeln!(md, ".");
+            } else {
+                let _ = writeln!(md, "; over it: {}.", over.join(", "));
+            }
         }
         if !self.notes.is_empty() {
             md.push('\n');
@@ -429,6 +475,7 @@ mod tests {
             lines: Vec::new(),
             notes: Vec::new(),
             rates: Vec::new(),
+            against_best: Vec::new(),
             load_before: String::new(),
         };
         let with = r.add(
@@ -438,18 +485,22 @@ mod tests {
         );
         assert_eq!(
             with,
-            "| w | 1 thread | ns/op | 40.0 (30.0–50.0) | 80.0 | 20.0 | 0.50 | 2.00 | 10.0 | 4.00 |"
+            "| w | 1 thread | ns/op | 40.0 (30.0–50.0) | 80.0 | 20.0 | 0.50 | 2.00 | 2.00 | 10.0 | 4.00 |"
         );
         let without = r.add(&row(None), [vec![40.0], vec![], vec![]], vec![]);
         assert_eq!(
             without,
-            "| w | 1 thread | ns/op | 40.0 | skipped | skipped | — | — | — | — |"
+            "| w | 1 thread | ns/op | 40.0 | skipped | skipped | — | — | — | — | — |"
         );
         let skipped = r.add_skipped(&row(Some(f)), "no wrk");
-        assert!(skipped.ends_with("| — | — | — | — |"), "{skipped}");
+        assert!(skipped.ends_with("| — | — | — | — | — |"), "{skipped}");
         // Every line has as many columns as the header.
         let cols = |l: &str| l.matches('|').count();
         let md = r.finish();
+        assert!(
+            md.contains("0 of 1 rows meet it; over it: w (1 thread) 2.00."),
+            "{md}"
+        );
         let header = md.lines().find(|l| l.starts_with("| workload")).unwrap();
         for l in md.lines().filter(|l| l.starts_with("| w ")) {
             assert_eq!(cols(l), cols(header), "{l}");
