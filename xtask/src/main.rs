@@ -130,6 +130,7 @@ fn ci() -> Result<(), String> {
     // about 4 s once built); it asserts correctness, never speed.
     bench(&["--quick".to_string()])?;
     leak_check()?;
+    panic_abort_check()?;
     println!("xtask ci: all steps passed in {:.0?}", start.elapsed());
     Ok(())
 }
@@ -175,6 +176,56 @@ fn leak_check() -> Result<(), String> {
                 "valgrind reported definite leaks or errors ({status})"
             ))
         }
+    })
+}
+
+/// Builds the `panic_abort` example with `panic = "abort"` (the workspace's
+/// `abort` profile) and checks what the docs promise for it: eddy works
+/// without unwinding (the example exits 0 and prints `ok`), and a panicking
+/// task aborts the process (SIGABRT) instead of hanging or being reported.
+fn panic_abort_check() -> Result<(), String> {
+    use std::os::unix::process::ExitStatusExt;
+    run(
+        "panic = abort: build",
+        &[
+            "build",
+            "--profile",
+            "abort",
+            "--locked",
+            "-p",
+            "eddy",
+            "--example",
+            "panic_abort",
+        ],
+        &[],
+    )?;
+    step("panic = abort: run", || {
+        let exe = root().join("target/abort/examples/panic_abort");
+        println!("    $ {}", exe.display());
+        let out = Command::new(&exe)
+            .output()
+            .map_err(|e| format!("could not run {}: {e}", exe.display()))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || stdout.trim() != "ok" {
+            return Err(format!(
+                "expected `ok` and exit 0, got {} with {stdout:?} and {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        println!("    $ {} panic", exe.display());
+        let out = Command::new(&exe)
+            .arg("panic")
+            .output()
+            .map_err(|e| format!("could not run {}: {e}", exe.display()))?;
+        // SIGABRT is 6 on every Unix eddy supports.
+        if out.status.signal() != Some(6) {
+            return Err(format!(
+                "a panicking task under panic = abort should abort the process; got {}",
+                out.status
+            ));
+        }
+        Ok(())
     })
 }
 
