@@ -26,7 +26,8 @@ pub enum Flavor {
     /// [`spawn_local`](crate::spawn_local).
     CurrentThread,
     /// A pool of worker threads, each with its own run queue, sharing a global
-    /// injector queue and stealing from each other when idle.
+    /// injector queue and stealing from each other when idle. `!Send`
+    /// futures run in a [`LocalSet`](crate::LocalSet).
     MultiThread,
 }
 
