@@ -94,11 +94,18 @@ fn a_local_task_woken_from_another_thread_runs_on_the_sets_thread() {
             not_send.set(v);
             (before, thread::current().id(), not_send.get())
         });
+        let (go, wait) = std::sync::mpsc::channel::<()>();
         let sender = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(10));
+            // Sends once the task is suspended on the receiver.
+            wait.recv().unwrap();
             tx.send(7).unwrap();
             thread::current().id()
         });
+        for _ in 0..3 {
+            eddy::yield_now().await;
+        }
+        assert!(!task.is_finished());
+        go.send(()).unwrap();
         let seen = within(task).await.unwrap();
         (seen, sender.join().unwrap())
     });
