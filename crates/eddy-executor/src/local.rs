@@ -398,6 +398,9 @@ impl Drop for LocalSet {
         let _set = LocalSetGuard::enter(self.shared.clone());
         // The set may be dropped inside a task's poll: keep its run state.
         with_saved_run_state(|| self.shared.drain());
+        // The set's state can outlive the set (a waker of one of its tasks
+        // held elsewhere keeps it alive): let go of the awaiter's waker now.
+        drop(lock(&self.wake.waker).take());
     }
 }
 
@@ -410,7 +413,15 @@ impl fmt::Debug for LocalSet {
 }
 
 pin_project! {
-    /// Future returned by [`LocalSet::run_until`].
+    /// Future returned by [`LocalSet::run_until`]: polls its future and
+    /// runs the set's tasks, until the future completes.
+    ///
+    /// ```
+    /// let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
+    /// let local = eddy_executor::LocalSet::new();
+    /// let run: eddy_executor::RunUntil<'_, _> = local.run_until(async { 1 });
+    /// assert_eq!(ex.block_on(run), 1);
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct RunUntil<'a, F> {
         set: &'a LocalSet,
