@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use eddy_core::TaskId;
 
-use crate::executor::handle::Handle;
+use crate::executor::context::worker_shared;
 use crate::executor::shared::{CANCEL, CANCEL_REQUESTED, Shared};
 use crate::task::{Task, current_task_key, note_flag_on};
 
@@ -69,8 +69,10 @@ impl CancelHandle {
     /// ```
     pub fn current() -> Option<CancelHandle> {
         let (id, key) = current_task_key()?;
-        let handle = Handle::try_current()?;
-        Some(CancelHandle::new(handle.shared, key, id))
+        // The worker context, not the current handle: a task of a
+        // `LocalSet` belongs to the set, not to the runtime around it.
+        let shared = worker_shared()?;
+        Some(CancelHandle::new(shared, key, id))
     }
 
     /// The task's id.

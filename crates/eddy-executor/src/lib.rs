@@ -26,7 +26,9 @@
 //!   keeps message-passing pairs on one core); a global injector takes work
 //!   from outside; idle workers steal half of a victim's queue. One idle
 //!   worker at a time blocks in the driver; the others sleep on their thread
-//!   parker and are woken one at a time when work appears.
+//!   parker and are woken one at a time when work appears. `!Send` futures
+//!   run in a [`LocalSet`], which pins its tasks to the thread that awaits
+//!   it (it works on the current-thread flavour too).
 //!
 //! ## Fairness
 //!
@@ -65,6 +67,7 @@ mod executor;
 mod hooks;
 mod info;
 mod introspect;
+mod local;
 mod lock;
 mod park;
 mod seeded;
@@ -82,6 +85,7 @@ pub use executor::{
 };
 pub use info::{TaskDump, TaskInfo, TaskState};
 pub use introspect::{all_tasks, current_task};
+pub use local::{BlockOn, LocalSet, RunUntil};
 pub use park::ThreadPark;
 pub use task::{
     CancelRequested, Task, cancel_requested, current_task_id, is_cancel_requested,
@@ -119,12 +123,21 @@ where
     executor::spawn_on_current(fut, eddy_core::TaskMeta::here(), false)
 }
 
-/// Spawns a `!Send` task on the current thread's executor.
+/// Spawns a `!Send` task on the [`LocalSet`] being polled on this thread,
+/// or else on the current thread's current-thread executor.
+///
+/// Inside a `LocalSet` (its [`run_until`](LocalSet::run_until) future and
+/// its tasks) the task goes to the set, on either flavour. Outside one, a
+/// local task needs the current-thread flavour: it never moves between
+/// threads.
 ///
 /// # Panics
 ///
-/// When the current thread is not running a current-thread executor; see
-/// [`try_spawn_local_with`] for the non-panicking form.
+/// Outside a `LocalSet`, when the current thread is not running a
+/// current-thread executor (on the multi-threaded flavour the message names
+/// `LocalSet`, the way to run local tasks there); see
+/// [`try_spawn_local_with`] for the non-panicking form, which returns the
+/// [`SpawnLocalError`].
 ///
 /// # Example
 ///
@@ -138,6 +151,28 @@ where
 /// let task = eddy_executor::spawn_local(async move { *s * 2 });
 /// assert_eq!(task.await.unwrap(), 10);
 /// # });
+/// ```
+///
+/// On the multi-threaded flavour, inside a [`LocalSet`]:
+///
+/// ```
+/// use std::rc::Rc;
+/// use eddy_executor::{Builder, Flavor, LocalSet, ThreadPark};
+///
+/// let ex = Builder::new(Flavor::MultiThread).worker_threads(2).build(ThreadPark::default())?;
+/// let local = LocalSet::new();
+/// let v = local.block_on(&ex, async {
+///     let rc = Rc::new(21);
+///     eddy_executor::spawn_local(async move { *rc * 2 }).await.unwrap()
+/// });
+/// assert_eq!(v, 42);
+/// // Outside the set: the typed error, naming the alternative.
+/// let e = ex.block_on(async {
+///     eddy_executor::try_spawn_local_with(eddy_core::TaskMeta::here(), async {}).unwrap_err()
+/// });
+/// assert_eq!(e, eddy_executor::SpawnLocalError::NotCurrentThread);
+/// assert!(e.to_string().contains("LocalSet"));
+/// # Ok::<(), std::io::Error>(())
 /// ```
 #[track_caller]
 pub fn spawn_local<F>(fut: F) -> Task<F::Output>

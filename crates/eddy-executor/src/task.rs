@@ -148,9 +148,17 @@ fn take_panic_message() -> Option<String> {
     RUN.try_with(|r| r.panic_msg.take()).ok().flatten()
 }
 
-/// Runs a freshly spawned task inside the spawner's poll (eager start). The
-/// spawner's run state is saved around it: this is the one place runs nest.
+/// Runs a freshly spawned task inside the spawner's poll (eager start), or
+/// a [`LocalSet`](crate::LocalSet)'s task inside whatever polls the set.
+/// The outer run state is saved around it: these are the places runs nest.
 pub(crate) fn run_task_eagerly(shared: &Shared, runnable: Runnable) {
+    with_saved_run_state(|| run_task(shared, runnable, false));
+}
+
+/// Runs `f`, which runs tasks, with this thread's run state saved around it
+/// (see [`run_task_eagerly`]; also a `LocalSet` cancelling its tasks when
+/// it is dropped inside a task).
+pub(crate) fn with_saved_run_state(f: impl FnOnce()) {
     let saved = RUN.with(|r| {
         (
             r.task.get(),
@@ -163,7 +171,7 @@ pub(crate) fn run_task_eagerly(shared: &Shared, runnable: Runnable) {
             r.forced_cancel.replace(0),
         )
     });
-    run_task(shared, runnable, false);
+    f();
     RUN.with(|r| {
         r.task.set(saved.0);
         r.key.set(saved.1.0);

@@ -27,7 +27,7 @@ const LAYERS: &[&[&str]] = &[
     &["cancel"],
     &["executor::current_thread", "executor::multi_thread"],
     &["executor"],
-    &["introspect"],
+    &["introspect", "local"],
 ];
 
 /// Issue #17: files a reader can hold.

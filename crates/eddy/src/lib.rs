@@ -30,7 +30,11 @@
 //!   (the task keeps running: there is no "keep a reference" pitfall).
 //! * [`sleep`] is `asyncio.sleep`; [`yield_now`] is `asyncio.sleep(0)`.
 //! * [`Builder::multi_thread`] goes beyond asyncio: the same tasks run in
-//!   parallel on a pool of worker threads.
+//!   parallel on a pool of worker threads. `!Send` futures (an `Rc`, a
+//!   `RefCell` borrow held across an `.await`) run there in a [`LocalSet`],
+//!   which keeps its tasks on the thread that awaits it; inside the set,
+//!   [`spawn_local`] spawns onto it. On the current-thread flavour
+//!   `spawn_local` works anywhere.
 //! * [`Builder::debug`] (or `EDDY_DEBUG=1`) is `loop.set_debug(True)`: slow
 //!   polls, a task blocking the loop, panics never retrieved, tasks pending
 //!   at shutdown and deadlocks are reported; [`all_tasks`] and
@@ -90,7 +94,9 @@ pub use scope::{
 
 pub use eddy_core::{JoinError, Panic, TaskId, TaskMeta};
 
-pub use eddy_executor::{CancelHandle, Task, TaskBuilder, YieldNow, spawn, spawn_local, yield_now};
+pub use eddy_executor::{
+    CancelHandle, LocalSet, Task, TaskBuilder, YieldNow, spawn, spawn_local, yield_now,
+};
 /// Runs `async fn main` on an eddy runtime: `#[eddy::main]`,
 /// `#[eddy::main(flavor = "multi_thread", worker_threads = 4)]`, ... (the
 /// `macros` feature, on by default). See [`eddy_macros`] for every argument.
@@ -173,9 +179,9 @@ pub use eddy_timer::{
 pub mod task {
     pub use eddy_core::{JoinError, Panic, TaskId, TaskMeta};
     pub use eddy_executor::{
-        CancelHandle, CancelRequested, ExecutorStats, SpawnLocalError, Task, TaskBuilder, YieldNow,
-        cancel_requested, current_task_id, is_cancel_requested, spawn, spawn_local,
-        try_spawn_local_with, yield_now,
+        BlockOn, CancelHandle, CancelRequested, ExecutorStats, LocalSet, RunUntil, SpawnLocalError,
+        Task, TaskBuilder, YieldNow, cancel_requested, current_task_id, is_cancel_requested, spawn,
+        spawn_local, try_spawn_local_with, yield_now,
     };
 }
 

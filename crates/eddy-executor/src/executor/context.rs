@@ -159,6 +159,34 @@ thread_local! {
     pub(crate) static WORKER: RefCell<Option<Rc<WorkerCtx>>> = const { RefCell::new(None) };
 }
 
+/// Makes `ctx` this thread's worker context until dropped, leaving the
+/// current handle alone: a [`LocalSet`](crate::LocalSet) running its tasks
+/// (its wake-ups from this thread then go to its own queue, and its tasks
+/// leave its registry from inside their last poll).
+pub(crate) struct WorkerSwap(Option<Rc<WorkerCtx>>);
+
+impl WorkerSwap {
+    pub(crate) fn enter(ctx: Rc<WorkerCtx>) -> WorkerSwap {
+        WorkerSwap(WORKER.with(|w| w.borrow_mut().replace(ctx)))
+    }
+}
+
+impl Drop for WorkerSwap {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        let _ = WORKER.try_with(|w| *w.borrow_mut() = prev);
+    }
+}
+
+/// The executor whose worker context this thread is in: while a task runs,
+/// the executor (or [`LocalSet`](crate::LocalSet)) it belongs to.
+pub(crate) fn worker_shared() -> Option<Arc<Shared>> {
+    WORKER
+        .try_with(|w| w.borrow().as_ref().map(|c| c.shared.clone()))
+        .ok()
+        .flatten()
+}
+
 /// Unregisters the task `id` from the executor whose worker this thread is,
 /// if it is registered there; `false` otherwise (no worker context: the
 /// caller unregisters later).

@@ -17,8 +17,40 @@ use super::shared::{ExecutorStats, Flavor, Shared};
 use crate::lock::lock;
 use crate::task::Task;
 
+/// What this thread's spawn functions target.
+struct Current {
+    /// The executor [`spawn`](crate::spawn) goes to.
+    handle: Option<Handle>,
+    /// The [`LocalSet`](crate::LocalSet) being polled on this thread, if
+    /// any: [`spawn_local`](crate::spawn_local) goes there. Kept beside the
+    /// handle so that `spawn_local` still reads one thread-local.
+    local_set: Option<Arc<Shared>>,
+}
+
 thread_local! {
-    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Current> = const {
+        RefCell::new(Current {
+            handle: None,
+            local_set: None,
+        })
+    };
+}
+
+/// Makes a [`LocalSet`](crate::LocalSet) the target of `spawn_local` on
+/// this thread while it is polled; restores the previous one on drop.
+pub(crate) struct LocalSetGuard(Option<Arc<Shared>>);
+
+impl LocalSetGuard {
+    pub(crate) fn enter(set: Arc<Shared>) -> LocalSetGuard {
+        LocalSetGuard(CURRENT.with(|c| c.borrow_mut().local_set.replace(set)))
+    }
+}
+
+impl Drop for LocalSetGuard {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        let _ = CURRENT.try_with(|c| c.borrow_mut().local_set = prev);
+    }
 }
 
 /// Sets the thread's worker context and current handle; restores on drop.
@@ -33,7 +65,7 @@ impl WorkerGuard {
             shared: ctx.shared.clone(),
         };
         let prev_worker = WORKER.with(|w| w.borrow_mut().replace(ctx));
-        let prev_handle = CURRENT.with(|c| c.borrow_mut().replace(handle));
+        let prev_handle = CURRENT.with(|c| c.borrow_mut().handle.replace(handle));
         WorkerGuard {
             prev_worker,
             prev_handle,
@@ -46,7 +78,7 @@ impl Drop for WorkerGuard {
         let w = self.prev_worker.take();
         let h = self.prev_handle.take();
         let _ = WORKER.try_with(|c| *c.borrow_mut() = w);
-        let _ = CURRENT.try_with(|c| *c.borrow_mut() = h);
+        let _ = CURRENT.try_with(|c| c.borrow_mut().handle = h);
     }
 }
 
@@ -57,7 +89,7 @@ pub struct EnterGuard(Option<Handle>);
 
 impl EnterGuard {
     pub(crate) fn enter(handle: Handle) -> EnterGuard {
-        EnterGuard(CURRENT.with(|c| c.borrow_mut().replace(handle)))
+        EnterGuard(CURRENT.with(|c| c.borrow_mut().handle.replace(handle)))
     }
 }
 
@@ -70,7 +102,7 @@ impl fmt::Debug for EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         let prev = self.0.take();
-        let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
+        let _ = CURRENT.try_with(|c| c.borrow_mut().handle = prev);
     }
 }
 
@@ -118,7 +150,10 @@ impl Handle {
     /// assert!(eddy_executor::Handle::try_current().is_none());
     /// ```
     pub fn try_current() -> Option<Handle> {
-        CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+        CURRENT
+            .try_with(|c| c.borrow().handle.clone())
+            .ok()
+            .flatten()
     }
 
     /// Spawns a task.
@@ -155,12 +190,18 @@ impl Handle {
         self.shared.spawn_send(fut, meta, false)
     }
 
-    /// Spawns a `!Send` future on the current thread's executor.
+    /// Spawns a `!Send` future on this executor, which must be the
+    /// current-thread flavour running on this thread. This names the
+    /// executor, so it ignores a [`LocalSet`](crate::LocalSet) being polled
+    /// here; [`spawn_local`](crate::spawn_local) and
+    /// [`try_spawn_local_with`] go to the set.
     ///
     /// # Errors
     ///
     /// [`SpawnLocalError`] if this thread is not running this executor's
-    /// current-thread flavour (local tasks never move between threads).
+    /// current-thread flavour (local tasks never move between threads). On
+    /// the multi-threaded flavour, run local tasks in a
+    /// [`LocalSet`](crate::LocalSet).
     ///
     /// ```
     /// use std::rc::Rc;
@@ -359,30 +400,45 @@ impl Future for AllFinished {
 
 /// Why a `!Send` task could not be spawned.
 ///
+/// Local tasks never move between threads, so outside a
+/// [`LocalSet`](crate::LocalSet) they need the current-thread flavour. On
+/// the multi-threaded flavour, make a `LocalSet` and spawn them inside it
+/// (`local.run_until(fut)`, `local.spawn_local(fut)`); the messages say so.
+///
 /// ```
 /// let e = eddy_executor::SpawnLocalError::NotCurrentThread;
 /// assert!(e.to_string().contains("current-thread"));
+/// assert!(e.to_string().contains("LocalSet"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpawnLocalError {
-    /// There is no eddy executor on this thread.
+    /// There is no eddy executor on this thread, and no
+    /// [`LocalSet`](crate::LocalSet) is being polled here.
     NoRuntime,
-    /// The executor is multi-threaded; local tasks need the current-thread
-    /// flavour.
+    /// The executor is multi-threaded and no [`LocalSet`](crate::LocalSet)
+    /// is being polled on this thread; local tasks need the current-thread
+    /// flavour or a `LocalSet`.
     NotCurrentThread,
-    /// The caller is not on the thread running the executor.
+    /// The caller is not on the thread running the executor (and not inside
+    /// a [`LocalSet`](crate::LocalSet)).
     NotOnExecutorThread,
 }
 
 impl fmt::Display for SpawnLocalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            SpawnLocalError::NoRuntime => "spawn_local called outside an eddy runtime",
+            SpawnLocalError::NoRuntime => {
+                "spawn_local called outside an eddy runtime and outside a LocalSet: \
+                 spawn with `LocalSet::spawn_local`, or from inside `LocalSet::run_until`"
+            }
             SpawnLocalError::NotCurrentThread => {
-                "spawn_local needs the current-thread flavour (local tasks never move between threads)"
+                "spawn_local outside a LocalSet needs the current-thread flavour (local tasks \
+                 never move between threads): on the multi-threaded runtime, run local tasks \
+                 in a `LocalSet` (`local.run_until(fut)`, `local.spawn_local(fut)`)"
             }
             SpawnLocalError::NotOnExecutorThread => {
-                "spawn_local called from a thread that is not running the executor"
+                "spawn_local called from a thread that is not running the executor: \
+                 run local tasks there in a `LocalSet`"
             }
         })
     }
@@ -505,7 +561,8 @@ impl TaskBuilder {
         handle.shared.spawn_send(fut, self.meta(loc), eager)
     }
 
-    /// Spawns a `!Send` future on the current thread's executor.
+    /// Spawns a `!Send` future on the [`LocalSet`](crate::LocalSet) being
+    /// polled on this thread, or else on the current thread's executor.
     ///
     /// # Panics
     ///
@@ -526,11 +583,7 @@ impl TaskBuilder {
     {
         let loc = Location::caller();
         let eager = self.eager;
-        let spawned = match Handle::try_current() {
-            Some(h) => h.spawn_local_opts(self.meta(loc), fut, eager),
-            None => Err(SpawnLocalError::NoRuntime),
-        };
-        match spawned {
+        match spawn_local_on_current(self.meta(loc), fut, eager) {
             Ok(t) => t,
             Err(e) => panic!("{e}"),
         }
@@ -557,7 +610,7 @@ where
     let mut meta = Some(meta);
     let spawned = CURRENT
         .try_with(|c| {
-            c.borrow().as_ref().and_then(|h| {
+            c.borrow().handle.as_ref().and_then(|h| {
                 let (fut, meta) = (fut.take()?, meta.take()?);
                 Some(h.shared.spawn_send(fut, meta, eager))
             })
@@ -570,11 +623,14 @@ where
     }
 }
 
-/// Spawns a `!Send` future on the current thread's executor, or says why not.
+/// Spawns a `!Send` future on the [`LocalSet`](crate::LocalSet) being
+/// polled on this thread (on any flavour), or else on the current thread's
+/// current-thread executor; or says why not.
 ///
 /// # Errors
 ///
-/// See [`SpawnLocalError`].
+/// See [`SpawnLocalError`]: outside a `LocalSet`, on the multi-threaded
+/// flavour, [`SpawnLocalError::NotCurrentThread`].
 ///
 /// ```
 /// let ex = eddy_executor::Executor::current_thread(eddy_executor::ThreadPark::default());
@@ -592,8 +648,41 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    match Handle::try_current() {
-        Some(h) => h.spawn_local_with(meta, fut),
+    spawn_local_on_current(meta, fut, false)
+}
+
+/// Where `spawn_local` sends a task from this thread.
+enum LocalTarget {
+    Set(Arc<Shared>),
+    Executor(Handle),
+}
+
+/// Spawns a `!Send` future on this thread's [`LocalSet`](crate::LocalSet)
+/// if one is being polled, else on the current executor. One read of the
+/// thread-local `spawn_local` always read.
+fn spawn_local_on_current<F>(
+    meta: TaskMeta,
+    fut: F,
+    eager: bool,
+) -> Result<Task<F::Output>, SpawnLocalError>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let target = CURRENT
+        .try_with(|c| {
+            let c = c.borrow();
+            match (&c.local_set, &c.handle) {
+                (Some(set), _) => Some(LocalTarget::Set(set.clone())),
+                (None, Some(h)) => Some(LocalTarget::Executor(h.clone())),
+                (None, None) => None,
+            }
+        })
+        .ok()
+        .flatten();
+    match target {
+        Some(LocalTarget::Set(set)) => Ok(set.spawn_local_inner(fut, meta, eager)),
+        Some(LocalTarget::Executor(h)) => h.spawn_local_opts(meta, fut, eager),
         None => Err(SpawnLocalError::NoRuntime),
     }
 }

@@ -15,18 +15,16 @@ pub use handle::{
 pub use shared::{ExecutorStats, Flavor};
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread::{self, JoinHandle};
 
-use concurrent_queue::ConcurrentQueue;
 use eddy_core::Park;
-use slab::Slab;
 
 use crate::debug::{DeadlockCheck, DebugEvent, DebugOptions, UnhandledPanic};
 use crate::hooks::{BuildExtras, Hooks};
@@ -35,7 +33,7 @@ use crate::task::run_task;
 use context::{WorkerCtx, with_worker};
 use handle::WorkerGuard;
 use multi_thread::{LOCAL_QUEUE_CAPACITY, worker_main};
-use shared::{Registry, Runnable, Shared, Stats, WorkerShared};
+use shared::{Runnable, Shared};
 
 /// How many tasks a worker runs between two non-blocking checks of the driver
 /// (I/O and timers) and of the remote queue. tokio uses the same number; it is
@@ -306,42 +304,15 @@ impl Builder {
             Flavor::CurrentThread => 1,
             Flavor::MultiThread => self.workers,
         };
-        let driver_unpark = driver.unparker();
-        let shared = Arc::new(Shared {
-            flavor: self.flavor,
-            injector: ConcurrentQueue::unbounded(),
-            workers: (0..workers)
-                .map(|_| WorkerShared {
-                    stealable: ConcurrentQueue::bounded(LOCAL_QUEUE_CAPACITY),
-                    thread: OnceLock::new(),
-                    token: AtomicBool::new(false),
-                    in_driver: AtomicBool::new(false),
-                    notified: AtomicBool::new(false),
-                })
-                .collect(),
-            registry: Mutex::new(Registry {
-                tasks: Slab::new(),
-                idle_waiters: Vec::new(),
-                spawned: 0,
-                remote_flags: HashMap::new(),
-                remote_undelivered: 0,
-                exit_waiters: Vec::new(),
-                next_exit_token: 0,
-            }),
-            driver: Mutex::new(Box::new(driver)),
-            driver_unpark,
-            sleepers: Mutex::new(Vec::with_capacity(workers)),
-            num_sleeping: AtomicUsize::new(0),
-            num_searching: AtomicUsize::new(0),
-            shutdown: AtomicBool::new(false),
-            closing: AtomicBool::new(false),
-            cancel_all_requested: AtomicBool::new(false),
-            remote_pending: AtomicBool::new(false),
-            event_interval: self.event_interval,
-            lifo_slot: self.lifo_slot && workers > 1,
-            stats: Stats::default(),
-            hooks: Hooks::new(self.extras),
-        });
+        let shared = Arc::new(Shared::new(
+            self.flavor,
+            workers,
+            LOCAL_QUEUE_CAPACITY,
+            Box::new(driver),
+            self.event_interval,
+            self.lifo_slot && workers > 1,
+            Hooks::new(self.extras),
+        ));
         shared.hooks.start();
         let mut threads = Vec::new();
         if self.flavor == Flavor::MultiThread {
@@ -530,8 +501,9 @@ impl fmt::Debug for Executor {
 
 impl Shared {
     /// Cancels every live task and drops every queued one. Runs on the thread
-    /// that owns the executor, after the workers have exited.
-    fn drain(&self) {
+    /// that owns the executor, after the workers have exited (or that owns
+    /// the [`LocalSet`](crate::LocalSet), when one is dropped).
+    pub(crate) fn drain(&self) {
         self.closing.store(true, Ordering::SeqCst);
         loop {
             self.wake_all_tasks();

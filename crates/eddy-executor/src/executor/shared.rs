@@ -26,7 +26,8 @@ pub enum Flavor {
     /// [`spawn_local`](crate::spawn_local).
     CurrentThread,
     /// A pool of worker threads, each with its own run queue, sharing a global
-    /// injector queue and stealing from each other when idle.
+    /// injector queue and stealing from each other when idle. `!Send`
+    /// futures run in a [`LocalSet`](crate::LocalSet).
     MultiThread,
 }
 
@@ -185,6 +186,59 @@ pub(crate) const CANCEL_REQUESTED: u8 = 2;
 /// Header flag: the task's handle has been polled (someone awaits it); kept
 /// here rather than in the handle so that `Task` stays one word.
 pub(crate) const AWAITED: u8 = 4;
+
+impl Shared {
+    /// The state of a new executor with `workers` workers (1 for the
+    /// current-thread flavour), each with a stealable queue of
+    /// `stealable_capacity`, parking on `driver`. Also the state behind a
+    /// [`LocalSet`](crate::LocalSet), whose "driver" wakes whoever awaits it.
+    pub(crate) fn new(
+        flavor: Flavor,
+        workers: usize,
+        stealable_capacity: usize,
+        driver: Box<dyn Park>,
+        event_interval: u32,
+        lifo_slot: bool,
+        hooks: Hooks,
+    ) -> Shared {
+        let driver_unpark = driver.unparker();
+        Shared {
+            flavor,
+            injector: ConcurrentQueue::unbounded(),
+            workers: (0..workers)
+                .map(|_| WorkerShared {
+                    stealable: ConcurrentQueue::bounded(stealable_capacity),
+                    thread: OnceLock::new(),
+                    token: AtomicBool::new(false),
+                    in_driver: AtomicBool::new(false),
+                    notified: AtomicBool::new(false),
+                })
+                .collect(),
+            registry: Mutex::new(Registry {
+                tasks: Slab::new(),
+                idle_waiters: Vec::new(),
+                spawned: 0,
+                remote_flags: HashMap::new(),
+                remote_undelivered: 0,
+                exit_waiters: Vec::new(),
+                next_exit_token: 0,
+            }),
+            driver: Mutex::new(driver),
+            driver_unpark,
+            sleepers: Mutex::new(Vec::with_capacity(workers)),
+            num_sleeping: AtomicUsize::new(0),
+            num_searching: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            cancel_all_requested: AtomicBool::new(false),
+            remote_pending: AtomicBool::new(false),
+            event_interval,
+            lifo_slot,
+            stats: Stats::default(),
+            hooks,
+        }
+    }
+}
 
 impl Shared {
     /// Removes the task `id` from the registry (a no-op if it has left

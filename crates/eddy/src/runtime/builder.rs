@@ -76,7 +76,8 @@ impl Builder {
     }
 
     /// A pool of worker threads (one per CPU by default) with work stealing:
-    /// tasks run in parallel.
+    /// tasks run in parallel. `!Send` tasks run in a
+    /// [`LocalSet`](crate::LocalSet) there.
     ///
     /// ```
     /// let rt = eddy::Builder::multi_thread().build().unwrap();

@@ -119,6 +119,26 @@ impl Runtime {
     }
 }
 
+/// Lets [`LocalSet::block_on`](crate::LocalSet::block_on) take a runtime:
+/// `local.block_on(&rt, fut)` is `rt.block_on(local.run_until(fut))`.
+///
+/// ```
+/// use std::rc::Rc;
+///
+/// let rt = eddy::Builder::multi_thread().worker_threads(2).build().unwrap();
+/// let local = eddy::LocalSet::new();
+/// let v = local.block_on(&rt, async {
+///     let rc = Rc::new(2);
+///     eddy::spawn_local(async move { *rc + 1 }).await.unwrap()
+/// });
+/// assert_eq!(v, 3);
+/// ```
+impl eddy_executor::BlockOn for Runtime {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        Runtime::block_on(self, fut)
+    }
+}
+
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
