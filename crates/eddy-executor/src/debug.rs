@@ -169,16 +169,25 @@ pub enum DeadlockAction {
     Panic,
 }
 
-/// Deadlock detection for the current-thread flavour; see
+/// Deadlock detection; see
 /// [`Builder::deadlock_check`](crate::Builder::deadlock_check).
 ///
 /// The executor knows its tasks but not what else could wake them, so the
 /// caller supplies a probe that answers "can nothing outside the executor
 /// wake a task?": no timer armed, no I/O source registered, no blocking job
-/// running or queued. When the loop is about to wait with no task ready,
-/// the main future not woken and the probe saying `true`, it waits at most
-/// the grace period; if nothing happened meanwhile and the probe still says
-/// `true`, that is a deadlock.
+/// running or queued.
+///
+/// * Current-thread flavour: when the loop is about to wait with no task
+///   ready, the main future not woken and the probe saying `true`, it waits
+///   at most the grace period; if nothing happened meanwhile and the probe
+///   still says `true`, that is a deadlock.
+/// * Multi-threaded flavour: the `block_on` thread, while its future waits,
+///   parks for at most the grace period at a time instead of for good, and
+///   looks each time it wakes. A deadlock is every worker asleep, no task
+///   queued, the main future not woken and the probe saying `true`, seen at
+///   two looks at least the grace period apart with no worker going to
+///   sleep in between (so none ran a task meanwhile). Workers pay one
+///   counter increment per sleep, and only with detection on.
 ///
 /// Threads the probe cannot see (a raw `std::thread` holding a channel
 /// sender) can make this a false alarm if they take longer than the grace
@@ -380,6 +389,9 @@ pub(crate) struct DeadlockWatch {
     check: DeadlockCheck,
     reported: AtomicBool,
     reporter: Reporter,
+    /// Times a multi-threaded worker went to sleep: unchanged between two
+    /// looks that both saw every worker asleep means none ran a task.
+    sleeps: AtomicU64,
 }
 
 impl DeadlockWatch {
@@ -388,9 +400,16 @@ impl DeadlockWatch {
             check,
             reported: AtomicBool::new(false),
             reporter,
+            sleeps: AtomicU64::new(0),
         }
     }
 }
+
+/// What the multi-threaded `block_on` thread remembers between two looks
+/// for a deadlock: since when everything has looked idle, and the workers'
+/// sleep count then.
+#[derive(Default)]
+pub(crate) struct IdleSince(Option<(Instant, u64)>);
 
 /// Per-task record in debug mode.
 struct Entry {
@@ -726,10 +745,75 @@ impl DeadlockWatch {
             self.reported.store(false, Ordering::Relaxed);
             return true;
         }
+        self.deadlocked(tasks);
+        false
+    }
+}
+
+impl DeadlockWatch {
+    /// A multi-threaded worker is about to announce itself asleep (called
+    /// before it joins the sleepers, so that a look that sees it asleep
+    /// also sees the count it added).
+    #[inline]
+    pub(crate) fn note_worker_sleep(&self) {
+        self.sleeps.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The multi-threaded `block_on` thread's wait while its future is
+    /// pending: parks for at most the grace period, after a look for a
+    /// deadlock. `idle` says whether every worker is asleep, nothing is
+    /// queued and the main future has not been woken (it must read the
+    /// sleepers before this reads the sleep count); `tasks` lists the live
+    /// tasks for the report. Panics with the report under
+    /// [`DeadlockAction::Panic`].
+    #[cold]
+    pub(crate) fn park_main(
+        &self,
+        since: &mut IdleSince,
+        idle: &dyn Fn() -> bool,
+        tasks: &dyn Fn() -> Vec<TaskInfo>,
+    ) {
+        let grace = self.check.grace;
+        let quiet = idle() && (self.check.probe)();
+        let sleeps = self.sleeps.load(Ordering::SeqCst);
+        if !quiet {
+            since.0 = None;
+            self.reported.store(false, Ordering::Relaxed);
+            thread::park_timeout(grace);
+            return;
+        }
+        let now = RealClock.now();
+        let wait = match since.0 {
+            Some((start, seen)) if seen == sleeps => {
+                let idle_for = now.saturating_duration_since(start);
+                if idle_for < grace {
+                    grace - idle_for
+                } else {
+                    // Re-read last: the main future may have been woken
+                    // while the report was being decided.
+                    if idle() {
+                        self.deadlocked(tasks);
+                    }
+                    grace
+                }
+            }
+            _ => {
+                // Something ran since the last look: a deadlock found from
+                // here on is a new one, to be reported again.
+                since.0 = Some((now, sleeps));
+                self.reported.store(false, Ordering::Relaxed);
+                grace
+            }
+        };
+        thread::park_timeout(wait);
+    }
+
+    /// Acts on a deadlock found: panics, or reports it once.
+    fn deadlocked(&self, tasks: &dyn Fn() -> Vec<TaskInfo>) {
         let event = DebugEvent::Deadlock {
             tasks: TaskDump::new(tasks()),
         };
-        match check.action {
+        match self.check.action {
             DeadlockAction::Panic => panic!("eddy: {event}"),
             DeadlockAction::Report => {
                 if !self.reported.swap(true, Ordering::Relaxed) {
@@ -737,7 +821,6 @@ impl DeadlockWatch {
                 }
             }
         }
-        false
     }
 }
 

@@ -19,6 +19,8 @@ use std::time::Instant;
 
 use eddy_core::{Park, TaskId, TaskMeta, Unpark};
 
+/// Kept by the multi-threaded `block_on` between two waits.
+pub(crate) use crate::debug::IdleSince;
 use crate::debug::{
     AbortWatch, DeadlockCheck, DeadlockWatch, DebugOptions, DebugState, PanicPolicy, Reporter,
     UnhandledPanic, stderr_reporter,
@@ -184,6 +186,30 @@ impl Hooks {
         match &self.deadlock {
             Some(w) => w.idle_check(driver, has_work, tasks),
             None => false,
+        }
+    }
+
+    /// A multi-threaded worker is about to announce itself asleep.
+    #[inline]
+    pub(crate) fn on_worker_sleep(&self) {
+        if let Some(w) = &self.deadlock {
+            w.note_worker_sleep();
+        }
+    }
+
+    /// The multi-threaded `block_on` thread waits for its future: parks for
+    /// good without deadlock detection, for at most the grace period after
+    /// a look for a deadlock with it; see `DeadlockWatch::park_main`.
+    #[inline]
+    pub(crate) fn park_main(
+        &self,
+        since: &mut IdleSince,
+        idle: &dyn Fn() -> bool,
+        tasks: &dyn Fn() -> Vec<TaskInfo>,
+    ) {
+        match &self.deadlock {
+            Some(w) => w.park_main(since, idle, tasks),
+            None => std::thread::park(),
         }
     }
 

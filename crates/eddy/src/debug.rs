@@ -17,9 +17,9 @@
 //!   looking at the outcome (asyncio's "Task exception was never
 //!   retrieved"), and lists the tasks still pending when the runtime shuts
 //!   down;
-//! * on the current-thread flavour, reports a deadlock (every task waiting,
-//!   and no timer, I/O source or blocking job left that could wake one) with
-//!   the task table, instead of hanging silently.
+//! * reports a deadlock (every task waiting, and no timer, I/O source or
+//!   blocking job left that could wake one) with the task table, instead of
+//!   hanging silently, on either flavour.
 //!
 //! Reports are [`DebugEvent`]s. They go to
 //! [`Builder::on_debug_event`](crate::Builder::on_debug_event) if set; else,
