@@ -19,6 +19,7 @@ use eddy_core::{Clock, Park, TaskId, TaskMeta, Unpark};
 
 use crate::info::{TaskDump, TaskInfo, TaskState};
 use crate::lock::lock;
+use crate::outcome::ErrOutput;
 
 /// Default slow-poll threshold, like asyncio's `slow_callback_duration`.
 pub const DEFAULT_SLOW_POLL: Duration = Duration::from_millis(100);
@@ -289,6 +290,46 @@ pub enum DebugEvent {
         /// The panic message.
         message: String,
     },
+    /// A task returned a `Result::Err` and its handle was dropped without
+    /// anyone looking at the outcome: asyncio's "Task exception was never
+    /// retrieved", for errors returned rather than panics.
+    ///
+    /// The executor cannot require `E: Debug` of every task, so `error` is
+    /// the error's `Debug` text only for the common output types
+    /// `Result<(), E>` with `E` one of `std::io::Error`,
+    /// `Box<dyn Error + Send + Sync>` (or `+ Send`, or neither), `String`,
+    /// `&'static str` and [`JoinError`](eddy_core::JoinError); for any
+    /// other `Result` it is `None` and `output_type` names the type.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use eddy_executor::{Builder, DebugEvent, DebugOptions, Flavor, ThreadPark};
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let ex = Builder::new(Flavor::CurrentThread)
+    ///     .debug(DebugOptions::new())
+    ///     .on_debug_event(move |e| s.lock().unwrap().push(e.clone()))
+    ///     .build(ThreadPark::default())
+    ///     .unwrap();
+    /// ex.block_on(async {
+    ///     eddy_executor::spawn(async { Err::<(), _>(std::io::Error::other("disk full")) }).detach();
+    ///     eddy_executor::yield_now().await;
+    /// });
+    /// let seen = seen.lock().unwrap();
+    /// assert!(seen.iter().any(|e| matches!(
+    ///     e,
+    ///     DebugEvent::LostError { error: Some(text), .. } if text.contains("disk full")
+    /// )));
+    /// ```
+    LostError {
+        /// The task.
+        task: TaskInfo,
+        /// The task's output type, e.g. `core::result::Result<u32, app::Error>`.
+        output_type: &'static str,
+        /// The error's `Debug` text, where the output type allows it.
+        error: Option<String>,
+    },
     /// A task panicked and the [`UnhandledPanic`] policy says to report it.
     TaskPanicked {
         /// The task.
@@ -333,6 +374,23 @@ impl fmt::Display for DebugEvent {
             DebugEvent::LostResult { task, message } => write!(
                 f,
                 "task panic was never retrieved: {task} panicked ({message}) and its handle was dropped"
+            ),
+            DebugEvent::LostError {
+                task,
+                error: Some(error),
+                ..
+            } => write!(
+                f,
+                "task error was never retrieved: {task} returned Err({error}) and its handle was dropped"
+            ),
+            DebugEvent::LostError {
+                task,
+                output_type,
+                error: None,
+            } => write!(
+                f,
+                "task error was never retrieved: {task} returned an Err value ({output_type}) \
+                 and its handle was dropped"
             ),
             DebugEvent::TaskPanicked { task, message } => {
                 write!(f, "task panicked: {task}: {message}")
@@ -411,6 +469,17 @@ impl DeadlockWatch {
 #[derive(Default)]
 pub(crate) struct IdleSince(Option<(Instant, u64)>);
 
+/// How one poll of a task ended, as debug mode and the panic policy see it.
+pub(crate) enum PollEnd {
+    /// The task is still pending.
+    Pending,
+    /// The task finished (returned, or was cancelled); with its output
+    /// when that was an `Err` (looked at in debug mode only).
+    Finished(Option<ErrOutput>),
+    /// The task panicked, with this message.
+    Panicked(String),
+}
+
 /// Per-task record in debug mode.
 struct Entry {
     meta: TaskMeta,
@@ -444,9 +513,10 @@ impl Entry {
 #[derive(Default)]
 struct Tables {
     live: HashMap<TaskId, Entry>,
-    /// Tasks that panicked while their handle was still held and has not
-    /// returned the outcome yet.
-    failed: HashMap<TaskId, (TaskInfo, String)>,
+    /// Tasks that panicked or returned an `Err` while their handle was
+    /// still held and has not returned the outcome yet: the report to make
+    /// if the handle goes away without doing so.
+    failed: HashMap<TaskId, DebugEvent>,
 }
 
 pub(crate) struct DebugState {
@@ -527,16 +597,10 @@ impl DebugState {
         now
     }
 
-    /// Closes one poll, which `finished` the task or not (`panicked`, with
-    /// `panic_msg`); returns the task's info when it panicked.
-    pub(crate) fn poll_ended(
-        &self,
-        id: TaskId,
-        start: Instant,
-        finished: bool,
-        panicked: bool,
-        panic_msg: Option<&str>,
-    ) -> Option<TaskInfo> {
+    /// Closes one poll, which ended as `end` says; returns the task's info
+    /// when it panicked.
+    pub(crate) fn poll_ended(&self, id: TaskId, start: Instant, end: PollEnd) -> Option<TaskInfo> {
+        let finished = !matches!(end, PollEnd::Pending);
         let duration = self.clock.now().saturating_duration_since(start);
         let mut events = Vec::new();
         let mut panicked_info = None;
@@ -565,16 +629,26 @@ impl DebugState {
             }
             if let Some((info, detached, observed)) = close {
                 t.live.remove(&id);
-                if panicked {
-                    let message = panic_msg.unwrap_or("<non-string panic>").to_owned();
-                    panicked_info = Some(info.clone());
-                    if detached {
-                        events.push(DebugEvent::LostResult {
+                let lost = match end {
+                    PollEnd::Pending | PollEnd::Finished(None) => None,
+                    PollEnd::Panicked(message) => {
+                        panicked_info = Some(info.clone());
+                        Some(DebugEvent::LostResult {
                             task: info,
                             message,
-                        });
+                        })
+                    }
+                    PollEnd::Finished(Some(e)) => Some(DebugEvent::LostError {
+                        task: info,
+                        output_type: e.type_name,
+                        error: e.debug,
+                    }),
+                };
+                if let Some(lost) = lost {
+                    if detached {
+                        events.push(lost);
                     } else if !observed {
-                        t.failed.insert(id, (info, message));
+                        t.failed.insert(id, lost);
                     }
                 }
             }
@@ -609,8 +683,8 @@ impl DebugState {
                 }
             }
         };
-        if let Some((task, message)) = lost {
-            (self.reporter)(&DebugEvent::LostResult { task, message });
+        if let Some(event) = lost {
+            (self.reporter)(&event);
         }
     }
 

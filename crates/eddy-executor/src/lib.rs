@@ -66,6 +66,7 @@ mod hooks;
 mod info;
 mod introspect;
 mod lock;
+mod outcome;
 mod park;
 mod seeded;
 mod task;

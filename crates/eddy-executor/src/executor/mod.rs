@@ -174,9 +174,10 @@ impl Builder {
 
     /// Turns debug mode on: the executor tracks every task (name, spawn
     /// location, state, polls, poll time; see [`all_tasks`](crate::all_tasks)),
-    /// reports slow polls and workers stuck in a poll, tasks whose panic
-    /// nobody retrieved, and tasks still pending at shutdown. Reports go to
-    /// [`on_debug_event`](Builder::on_debug_event) (stderr by default).
+    /// reports slow polls and workers stuck in a poll, tasks whose panic or
+    /// `Err` output nobody retrieved, and tasks still pending at shutdown.
+    /// Reports go to [`on_debug_event`](Builder::on_debug_event) (stderr by
+    /// default).
     ///
     /// Without it, none of this costs anything.
     ///

@@ -112,8 +112,8 @@ impl Builder {
     /// the environment decides: `EDDY_DEBUG=1` turns it on.
     ///
     /// Debug mode tracks every task, reports slow polls, a worker stuck in a
-    /// poll, panics nobody retrieved, tasks pending at shutdown and
-    /// deadlocks. Off, it costs nothing.
+    /// poll, panics and `Err` outputs nobody retrieved, tasks pending at
+    /// shutdown and deadlocks. Off, it costs nothing.
     ///
     /// ```
     /// let rt = eddy::Builder::current_thread().debug(true).build().unwrap();
