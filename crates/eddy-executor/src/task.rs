@@ -136,11 +136,17 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
 /// After a poll that was timed (debug mode) or that ended in a panic.
 #[cold]
 fn after_poll(shared: &Shared, id: TaskId, started: Option<Instant>, outcome: u8) {
+    if outcome == 0 {
+        // Only a poll that ends the task notes its output.
+        shared
+            .hooks
+            .after_poll(&*shared.driver_unpark, id, started, PollEnd::Pending);
+        return;
+    }
     // Taken whatever the outcome: a destructor that panicked after the
     // output was looked at turned the `Err` into a panic.
     let err = RUN.try_with(|r| r.err_output.take()).ok().flatten();
     let end = match outcome {
-        0 => PollEnd::Pending,
         OUTCOME_PANICKED => {
             PollEnd::Panicked(take_panic_message().unwrap_or_else(|| "<non-string panic>".into()))
         }
