@@ -441,3 +441,120 @@ fn graceful_shutdown_on_the_multi_threaded_flavour() {
     assert!(summary.is_clean(), "{summary}");
     assert_eq!(cleaned.load(Ordering::SeqCst), 8);
 }
+
+/// An application error that is not one of the types whose `Debug` text
+/// debug mode can print.
+#[derive(Debug)]
+#[allow(dead_code)] // read through `Debug` only
+struct OrderRejected(u32);
+
+fn both_flavours() -> [(&'static str, Builder); 2] {
+    [
+        ("current-thread", Builder::current_thread()),
+        ("multi-thread", Builder::multi_thread().worker_threads(2)),
+    ]
+}
+
+fn lost_errors(events: &[DebugEvent]) -> Vec<(Option<String>, &'static str, Option<String>)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            DebugEvent::LostError {
+                task,
+                output_type,
+                error,
+            } => Some((
+                task.name.as_deref().map(String::from),
+                *output_type,
+                error.clone(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_err_nobody_retrieves_is_reported_on_both_flavours() {
+    for (flavour, builder) in both_flavours() {
+        let (events, rec) = recorder();
+        let rt = builder.debug(true).on_debug_event(rec).build().unwrap();
+        rt.block_on(async {
+            // Detached before it finishes: reported when it returns.
+            TaskBuilder::new()
+                .name("save-order")
+                .spawn(async {
+                    yield_now().await;
+                    Err::<(), _>(std::io::Error::other("database is read-only"))
+                })
+                .detach();
+            // Finished, then its handle dropped unawaited: reported at the drop.
+            let t = TaskBuilder::new()
+                .name("place-order")
+                .spawn(async { Err::<u32, _>(OrderRejected(7)) });
+            while !t.is_finished() {
+                yield_now().await;
+            }
+            drop(t);
+            eddy::Handle::current().executor().all_finished().await;
+        });
+        // Dropping the runtime joins its workers: every report is in.
+        drop(rt);
+        let ev = events.lock().unwrap();
+        let mut lost = lost_errors(&ev);
+        lost.sort();
+        assert_eq!(lost.len(), 2, "{flavour}: {ev:#?}");
+        let (name, ty, error) = &lost[0];
+        assert_eq!(name.as_deref(), Some("place-order"), "{flavour}");
+        assert!(ty.contains("OrderRejected"), "{flavour}: {ty}");
+        assert_eq!(error, &None, "{flavour}");
+        let (name, _, error) = &lost[1];
+        assert_eq!(name.as_deref(), Some("save-order"), "{flavour}");
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.contains("database is read-only")),
+            "{flavour}: {error:?}"
+        );
+        let text: Vec<String> = ev
+            .iter()
+            .filter(|e| matches!(e, DebugEvent::LostError { .. }))
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            text.iter().all(|t| t.contains("never retrieved")),
+            "{flavour}: {text:#?}"
+        );
+    }
+}
+
+#[test]
+fn errs_that_are_retrieved_or_not_errs_are_not_reported() {
+    for (flavour, builder) in both_flavours() {
+        let (events, rec) = recorder();
+        let rt = builder.debug(true).on_debug_event(rec).build().unwrap();
+        rt.block_on(async {
+            // Awaited: the error was looked at.
+            let awaited = spawn(async { Err::<(), _>(OrderRejected(1)) });
+            assert!(awaited.await.unwrap().is_err());
+            // Detached, but Ok, or no Result at all.
+            spawn(async { Ok::<_, OrderRejected>(2) }).detach();
+            spawn(async { 3 }).detach();
+            eddy::Handle::current().executor().all_finished().await;
+        });
+        drop(rt);
+        let ev = events.lock().unwrap();
+        assert!(lost_errors(&ev).is_empty(), "{flavour}: {ev:#?}");
+    }
+    // Without debug mode nothing is looked at, so nothing is reported.
+    for (flavour, builder) in both_flavours() {
+        let (events, rec) = recorder();
+        let rt = builder.debug(false).on_debug_event(rec).build().unwrap();
+        rt.block_on(async {
+            spawn(async { Err::<(), _>(OrderRejected(4)) }).detach();
+            eddy::Handle::current().executor().all_finished().await;
+        });
+        drop(rt);
+        let ev = events.lock().unwrap();
+        assert!(ev.is_empty(), "{flavour}: {ev:#?}");
+    }
+}

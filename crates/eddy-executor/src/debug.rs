@@ -19,6 +19,7 @@ use eddy_core::{Clock, Park, TaskId, TaskMeta, Unpark};
 
 use crate::info::{TaskDump, TaskInfo, TaskState};
 use crate::lock::lock;
+use crate::outcome::ErrOutput;
 
 /// Default slow-poll threshold, like asyncio's `slow_callback_duration`.
 pub const DEFAULT_SLOW_POLL: Duration = Duration::from_millis(100);
@@ -169,16 +170,25 @@ pub enum DeadlockAction {
     Panic,
 }
 
-/// Deadlock detection for the current-thread flavour; see
+/// Deadlock detection; see
 /// [`Builder::deadlock_check`](crate::Builder::deadlock_check).
 ///
 /// The executor knows its tasks but not what else could wake them, so the
 /// caller supplies a probe that answers "can nothing outside the executor
 /// wake a task?": no timer armed, no I/O source registered, no blocking job
-/// running or queued. When the loop is about to wait with no task ready,
-/// the main future not woken and the probe saying `true`, it waits at most
-/// the grace period; if nothing happened meanwhile and the probe still says
-/// `true`, that is a deadlock.
+/// running or queued.
+///
+/// * Current-thread flavour: when the loop is about to wait with no task
+///   ready, the main future not woken and the probe saying `true`, it waits
+///   at most the grace period; if nothing happened meanwhile and the probe
+///   still says `true`, that is a deadlock.
+/// * Multi-threaded flavour: the `block_on` thread, while its future waits,
+///   parks for at most the grace period at a time instead of for good, and
+///   looks each time it wakes. A deadlock is every worker asleep, no task
+///   queued, the main future not woken and the probe saying `true`, seen at
+///   two looks at least the grace period apart with no worker going to
+///   sleep in between (so none ran a task meanwhile). Workers pay one
+///   counter increment per sleep, and only with detection on.
 ///
 /// Threads the probe cannot see (a raw `std::thread` holding a channel
 /// sender) can make this a false alarm if they take longer than the grace
@@ -280,6 +290,46 @@ pub enum DebugEvent {
         /// The panic message.
         message: String,
     },
+    /// A task returned a `Result::Err` and its handle was dropped without
+    /// anyone looking at the outcome: asyncio's "Task exception was never
+    /// retrieved", for errors returned rather than panics.
+    ///
+    /// The executor cannot require `E: Debug` of every task, so `error` is
+    /// the error's `Debug` text only for the common output types
+    /// `Result<(), E>` with `E` one of `std::io::Error`,
+    /// `Box<dyn Error + Send + Sync>` (or `+ Send`, or neither), `String`,
+    /// `&'static str` and [`JoinError`](eddy_core::JoinError); for any
+    /// other `Result` it is `None` and `output_type` names the type.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use eddy_executor::{Builder, DebugEvent, DebugOptions, Flavor, ThreadPark};
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let ex = Builder::new(Flavor::CurrentThread)
+    ///     .debug(DebugOptions::new())
+    ///     .on_debug_event(move |e| s.lock().unwrap().push(e.clone()))
+    ///     .build(ThreadPark::default())
+    ///     .unwrap();
+    /// ex.block_on(async {
+    ///     eddy_executor::spawn(async { Err::<(), _>(std::io::Error::other("disk full")) }).detach();
+    ///     eddy_executor::yield_now().await;
+    /// });
+    /// let seen = seen.lock().unwrap();
+    /// assert!(seen.iter().any(|e| matches!(
+    ///     e,
+    ///     DebugEvent::LostError { error: Some(text), .. } if text.contains("disk full")
+    /// )));
+    /// ```
+    LostError {
+        /// The task.
+        task: TaskInfo,
+        /// The task's output type, e.g. `core::result::Result<u32, app::Error>`.
+        output_type: &'static str,
+        /// The error's `Debug` text, where the output type allows it.
+        error: Option<String>,
+    },
     /// A task panicked and the [`UnhandledPanic`] policy says to report it.
     TaskPanicked {
         /// The task.
@@ -324,6 +374,23 @@ impl fmt::Display for DebugEvent {
             DebugEvent::LostResult { task, message } => write!(
                 f,
                 "task panic was never retrieved: {task} panicked ({message}) and its handle was dropped"
+            ),
+            DebugEvent::LostError {
+                task,
+                error: Some(error),
+                ..
+            } => write!(
+                f,
+                "task error was never retrieved: {task} returned Err({error}) and its handle was dropped"
+            ),
+            DebugEvent::LostError {
+                task,
+                output_type,
+                error: None,
+            } => write!(
+                f,
+                "task error was never retrieved: {task} returned an Err value ({output_type}) \
+                 and its handle was dropped"
             ),
             DebugEvent::TaskPanicked { task, message } => {
                 write!(f, "task panicked: {task}: {message}")
@@ -380,6 +447,9 @@ pub(crate) struct DeadlockWatch {
     check: DeadlockCheck,
     reported: AtomicBool,
     reporter: Reporter,
+    /// Times a multi-threaded worker went to sleep: unchanged between two
+    /// looks that both saw every worker asleep means none ran a task.
+    sleeps: AtomicU64,
 }
 
 impl DeadlockWatch {
@@ -388,8 +458,26 @@ impl DeadlockWatch {
             check,
             reported: AtomicBool::new(false),
             reporter,
+            sleeps: AtomicU64::new(0),
         }
     }
+}
+
+/// What the multi-threaded `block_on` thread remembers between two looks
+/// for a deadlock: since when everything has looked idle, and the workers'
+/// sleep count then.
+#[derive(Default)]
+pub(crate) struct IdleSince(Option<(Instant, u64)>);
+
+/// How one poll of a task ended, as debug mode and the panic policy see it.
+pub(crate) enum PollEnd {
+    /// The task is still pending.
+    Pending,
+    /// The task finished (returned, or was cancelled); with its output
+    /// when that was an `Err` (looked at in debug mode only).
+    Finished(Option<ErrOutput>),
+    /// The task panicked, with this message.
+    Panicked(String),
 }
 
 /// Per-task record in debug mode.
@@ -425,9 +513,10 @@ impl Entry {
 #[derive(Default)]
 struct Tables {
     live: HashMap<TaskId, Entry>,
-    /// Tasks that panicked while their handle was still held and has not
-    /// returned the outcome yet.
-    failed: HashMap<TaskId, (TaskInfo, String)>,
+    /// Tasks that panicked or returned an `Err` while their handle was
+    /// still held and has not returned the outcome yet: the report to make
+    /// if the handle goes away without doing so.
+    failed: HashMap<TaskId, DebugEvent>,
 }
 
 pub(crate) struct DebugState {
@@ -508,16 +597,10 @@ impl DebugState {
         now
     }
 
-    /// Closes one poll, which `finished` the task or not (`panicked`, with
-    /// `panic_msg`); returns the task's info when it panicked.
-    pub(crate) fn poll_ended(
-        &self,
-        id: TaskId,
-        start: Instant,
-        finished: bool,
-        panicked: bool,
-        panic_msg: Option<&str>,
-    ) -> Option<TaskInfo> {
+    /// Closes one poll, which ended as `end` says; returns the task's info
+    /// when it panicked.
+    pub(crate) fn poll_ended(&self, id: TaskId, start: Instant, end: PollEnd) -> Option<TaskInfo> {
+        let finished = !matches!(end, PollEnd::Pending);
         let duration = self.clock.now().saturating_duration_since(start);
         let mut events = Vec::new();
         let mut panicked_info = None;
@@ -546,16 +629,26 @@ impl DebugState {
             }
             if let Some((info, detached, observed)) = close {
                 t.live.remove(&id);
-                if panicked {
-                    let message = panic_msg.unwrap_or("<non-string panic>").to_owned();
-                    panicked_info = Some(info.clone());
-                    if detached {
-                        events.push(DebugEvent::LostResult {
+                let lost = match end {
+                    PollEnd::Pending | PollEnd::Finished(None) => None,
+                    PollEnd::Panicked(message) => {
+                        panicked_info = Some(info.clone());
+                        Some(DebugEvent::LostResult {
                             task: info,
                             message,
-                        });
+                        })
+                    }
+                    PollEnd::Finished(Some(e)) => Some(DebugEvent::LostError {
+                        task: info,
+                        output_type: e.type_name,
+                        error: e.debug,
+                    }),
+                };
+                if let Some(lost) = lost {
+                    if detached {
+                        events.push(lost);
                     } else if !observed {
-                        t.failed.insert(id, (info, message));
+                        t.failed.insert(id, lost);
                     }
                 }
             }
@@ -590,8 +683,8 @@ impl DebugState {
                 }
             }
         };
-        if let Some((task, message)) = lost {
-            (self.reporter)(&DebugEvent::LostResult { task, message });
+        if let Some(event) = lost {
+            (self.reporter)(&event);
         }
     }
 
@@ -726,10 +819,75 @@ impl DeadlockWatch {
             self.reported.store(false, Ordering::Relaxed);
             return true;
         }
+        self.deadlocked(tasks);
+        false
+    }
+}
+
+impl DeadlockWatch {
+    /// A multi-threaded worker is about to announce itself asleep (called
+    /// before it joins the sleepers, so that a look that sees it asleep
+    /// also sees the count it added).
+    #[inline]
+    pub(crate) fn note_worker_sleep(&self) {
+        self.sleeps.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The multi-threaded `block_on` thread's wait while its future is
+    /// pending: parks for at most the grace period, after a look for a
+    /// deadlock. `idle` says whether every worker is asleep, nothing is
+    /// queued and the main future has not been woken (it must read the
+    /// sleepers before this reads the sleep count); `tasks` lists the live
+    /// tasks for the report. Panics with the report under
+    /// [`DeadlockAction::Panic`].
+    #[cold]
+    pub(crate) fn park_main(
+        &self,
+        since: &mut IdleSince,
+        idle: &dyn Fn() -> bool,
+        tasks: &dyn Fn() -> Vec<TaskInfo>,
+    ) {
+        let grace = self.check.grace;
+        let quiet = idle() && (self.check.probe)();
+        let sleeps = self.sleeps.load(Ordering::SeqCst);
+        if !quiet {
+            since.0 = None;
+            self.reported.store(false, Ordering::Relaxed);
+            thread::park_timeout(grace);
+            return;
+        }
+        let now = RealClock.now();
+        let wait = match since.0 {
+            Some((start, seen)) if seen == sleeps => {
+                let idle_for = now.saturating_duration_since(start);
+                if idle_for < grace {
+                    grace - idle_for
+                } else {
+                    // Re-read last: the main future may have been woken
+                    // while the report was being decided.
+                    if idle() {
+                        self.deadlocked(tasks);
+                    }
+                    grace
+                }
+            }
+            _ => {
+                // Something ran since the last look: a deadlock found from
+                // here on is a new one, to be reported again.
+                since.0 = Some((now, sleeps));
+                self.reported.store(false, Ordering::Relaxed);
+                grace
+            }
+        };
+        thread::park_timeout(wait);
+    }
+
+    /// Acts on a deadlock found: panics, or reports it once.
+    fn deadlocked(&self, tasks: &dyn Fn() -> Vec<TaskInfo>) {
         let event = DebugEvent::Deadlock {
             tasks: TaskDump::new(tasks()),
         };
-        match check.action {
+        match self.check.action {
             DeadlockAction::Panic => panic!("eddy: {event}"),
             DeadlockAction::Report => {
                 if !self.reported.swap(true, Ordering::Relaxed) {
@@ -737,7 +895,6 @@ impl DeadlockWatch {
                 }
             }
         }
-        false
     }
 }
 

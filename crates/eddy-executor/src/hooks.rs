@@ -19,6 +19,10 @@ use std::time::Instant;
 
 use eddy_core::{Park, TaskId, TaskMeta, Unpark};
 
+/// Kept by the multi-threaded `block_on` between two waits.
+pub(crate) use crate::debug::IdleSince;
+/// How a poll ended, for [`Hooks::after_poll`].
+pub(crate) use crate::debug::PollEnd;
 use crate::debug::{
     AbortWatch, DeadlockCheck, DeadlockWatch, DebugOptions, DebugState, PanicPolicy, Reporter,
     UnhandledPanic, stderr_reporter,
@@ -98,29 +102,27 @@ impl Hooks {
     }
 
     /// After a poll that was timed (`start`, debug mode) or that ended in a
-    /// panic; `finished` when the poll ended the task. `unpark` wakes the
-    /// executor's driver for the panic policy's abort.
+    /// panic, which ended as `end` says. `unpark` wakes the executor's
+    /// driver for the panic policy's abort.
     #[cold]
     pub(crate) fn after_poll(
         &self,
         unpark: &dyn Unpark,
         id: TaskId,
         start: Option<Instant>,
-        finished: bool,
-        panicked: bool,
-        message: Option<String>,
+        end: PollEnd,
     ) {
-        let info = match (&self.debug, start) {
-            (Some(d), Some(s)) => d.poll_ended(id, s, finished, panicked, message.as_deref()),
+        let message = match &end {
+            PollEnd::Panicked(m) => Some(m.clone()),
             _ => None,
         };
-        if panicked {
+        let info = match (&self.debug, start) {
+            (Some(d), Some(s)) => d.poll_ended(id, s, end),
+            _ => None,
+        };
+        if let Some(message) = message {
             let task = info.unwrap_or_else(|| TaskInfo::untracked(id));
-            self.panics.on_panic(
-                unpark,
-                task,
-                message.unwrap_or_else(|| "<non-string panic>".into()),
-            );
+            self.panics.on_panic(unpark, task, message);
         }
     }
 
@@ -184,6 +186,30 @@ impl Hooks {
         match &self.deadlock {
             Some(w) => w.idle_check(driver, has_work, tasks),
             None => false,
+        }
+    }
+
+    /// A multi-threaded worker is about to announce itself asleep.
+    #[inline]
+    pub(crate) fn on_worker_sleep(&self) {
+        if let Some(w) = &self.deadlock {
+            w.note_worker_sleep();
+        }
+    }
+
+    /// The multi-threaded `block_on` thread waits for its future: parks for
+    /// good without deadlock detection, for at most the grace period after
+    /// a look for a deadlock with it; see `DeadlockWatch::park_main`.
+    #[inline]
+    pub(crate) fn park_main(
+        &self,
+        since: &mut IdleSince,
+        idle: &dyn Fn() -> bool,
+        tasks: &dyn Fn() -> Vec<TaskInfo>,
+    ) {
+        match &self.deadlock {
+            Some(w) => w.park_main(since, idle, tasks),
+            None => std::thread::park(),
         }
     }
 

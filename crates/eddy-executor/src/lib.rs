@@ -69,6 +69,7 @@ mod info;
 mod introspect;
 mod local;
 mod lock;
+mod outcome;
 mod park;
 mod seeded;
 mod task;

@@ -21,6 +21,8 @@ use crate::executor::context::unregister_here;
 use crate::executor::shared::{
     AWAITED, CANCEL, CANCEL_REQUESTED, ExitWait, Header, Runnable, Shared,
 };
+use crate::hooks::PollEnd;
+use crate::outcome::{ErrOutput, err_output};
 
 /// How a poll ended the task (`RunState::completed`); 0 means it did not.
 pub(crate) const OUTCOME_OK: u8 = 1;
@@ -59,6 +61,8 @@ struct RunState {
     drop_panics: Cell<u32>,
     /// The message of the panic that ended the task, for reports.
     panic_msg: RefCell<Option<String>>,
+    /// The `Err` output that ended the task, in debug mode, for reports.
+    err_output: RefCell<Option<ErrOutput>>,
 }
 
 thread_local! {
@@ -74,6 +78,7 @@ thread_local! {
             completed: Cell::new(0),
             drop_panics: Cell::new(0),
             panic_msg: RefCell::new(None),
+            err_output: RefCell::new(None),
         }
     };
 }
@@ -131,16 +136,26 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
 /// After a poll that was timed (debug mode) or that ended in a panic.
 #[cold]
 fn after_poll(shared: &Shared, id: TaskId, started: Option<Instant>, outcome: u8) {
-    let panicked = outcome == OUTCOME_PANICKED;
-    let message = if panicked { take_panic_message() } else { None };
-    shared.hooks.after_poll(
-        &*shared.driver_unpark,
-        id,
-        started,
-        outcome != 0,
-        panicked,
-        message,
-    );
+    if outcome == 0 {
+        // Only a poll that ends the task notes its output.
+        shared
+            .hooks
+            .after_poll(&*shared.driver_unpark, id, started, PollEnd::Pending);
+        return;
+    }
+    // Taken whatever the outcome: a destructor that panicked after the
+    // output was looked at turned the `Err` into a panic.
+    let err = RUN.try_with(|r| r.err_output.take()).ok().flatten();
+    let end = match outcome {
+        OUTCOME_PANICKED => {
+            PollEnd::Panicked(take_panic_message().unwrap_or_else(|| "<non-string panic>".into()))
+        }
+        OUTCOME_OK => PollEnd::Finished(err),
+        _ => PollEnd::Finished(None),
+    };
+    shared
+        .hooks
+        .after_poll(&*shared.driver_unpark, id, started, end);
 }
 
 /// The message of the panic that just ended a task on this thread.
@@ -353,6 +368,10 @@ pin_project! {
     #[project_replace = StageReplace]
     enum Stage<F> {
         Running { #[pin] fut: F },
+        /// Running in debug mode: an `Err` output is noted for the
+        /// lost-error report (a variant rather than a flag, so that tasks
+        /// pay no byte for it).
+        Watched { #[pin] fut: F },
         Done,
     }
 }
@@ -426,10 +445,23 @@ pin_project! {
 }
 
 impl<F> TaskFuture<F> {
-    pub(crate) fn new(fut: F) -> Self {
+    /// `watched` in debug mode: see `Stage::Watched`.
+    pub(crate) fn new(fut: F, watched: bool) -> Self {
         TaskFuture {
-            stage: Stage::Running { fut },
+            stage: if watched {
+                Stage::Watched { fut }
+            } else {
+                Stage::Running { fut }
+            },
         }
+    }
+}
+
+/// Debug mode: notes a task's output if it is an `Err`, for `after_poll`.
+#[cold]
+fn note_output<T: 'static>(v: &T) {
+    if let Some(e) = err_output(v) {
+        let _ = RUN.try_with(|r| r.err_output.replace(Some(e)));
     }
 }
 
@@ -512,7 +544,41 @@ fn poll_left(left: &mut Vec<eddy_core::BoxFuture>, cx: &mut Context<'_>) -> bool
     left.is_empty()
 }
 
-impl<F: Future> Future for TaskFuture<F> {
+/// One poll of the user's future, its panic caught: `None` while it is
+/// pending. `watched` (debug mode) looks at the output for an `Err`.
+#[inline]
+fn poll_user<F: Future>(
+    fut: Pin<&mut F>,
+    cx: &mut Context<'_>,
+    watched: bool,
+) -> Option<Result<F::Output, JoinError>>
+where
+    F::Output: 'static,
+{
+    match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+        Ok(Poll::Pending) => None,
+        Ok(Poll::Ready(v)) if RUN.with(|r| r.self_cancel.get()) => {
+            // asyncio: a task that cancels itself and returns without
+            // suspending again ends cancelled.
+            if catch_unwind(AssertUnwindSafe(|| drop(v))).is_err() {
+                note_drop_panic();
+            }
+            Some(Err(JoinError::Cancelled))
+        }
+        Ok(Poll::Ready(v)) => {
+            if watched {
+                note_output(&v);
+            }
+            Some(Ok(v))
+        }
+        Err(payload) => Some(Err(record_panic(payload))),
+    }
+}
+
+impl<F: Future> Future for TaskFuture<F>
+where
+    F::Output: 'static,
+{
     type Output = Result<F::Output, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -527,19 +593,16 @@ impl<F: Future> Future for TaskFuture<F> {
                     _ => Poll::Pending,
                 };
             }
-            StageProj::Running { .. } if cancel => Err(JoinError::Cancelled),
-            StageProj::Running { fut } => match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-                Ok(Poll::Pending) => return Poll::Pending,
-                Ok(Poll::Ready(v)) if RUN.with(|r| r.self_cancel.get()) => {
-                    // asyncio: a task that cancels itself and returns
-                    // without suspending again ends cancelled.
-                    if catch_unwind(AssertUnwindSafe(|| drop(v))).is_err() {
-                        note_drop_panic();
-                    }
-                    Err(JoinError::Cancelled)
-                }
-                Ok(Poll::Ready(v)) => Ok(v),
-                Err(payload) => Err(record_panic(payload)),
+            StageProj::Running { .. } | StageProj::Watched { .. } if cancel => {
+                Err(JoinError::Cancelled)
+            }
+            StageProj::Running { fut } => match poll_user(fut, cx, false) {
+                Some(out) => out,
+                None => return Poll::Pending,
+            },
+            StageProj::Watched { fut } => match poll_user(fut, cx, true) {
+                Some(out) => out,
+                None => return Poll::Pending,
             },
         };
         // Drop the future here rather than inside async-task: its destructors

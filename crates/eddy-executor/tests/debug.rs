@@ -409,6 +409,94 @@ fn deadlock_check_waits_out_the_grace_for_outside_wake_ups() {
     assert_eq!(*reports.lock().unwrap(), 0);
 }
 
+/// Multi-threaded: workers busy between polls (tasks yielding to each
+/// other) or stuck in one long poll are not idle, whatever the probe says;
+/// an outside wake-up within the grace is not a deadlock either.
+#[test]
+fn multi_thread_busy_workers_are_not_deadlocked() {
+    for workers in [2, 4] {
+        let ex = Builder::new(Flavor::MultiThread)
+            .worker_threads(workers)
+            .deadlock_check(
+                DeadlockCheck::new(|| true, DeadlockAction::Panic).grace(Duration::from_millis(20)),
+            )
+            .build(ThreadPark::default())
+            .unwrap();
+        ex.block_on(async {
+            let yielders: Vec<_> = (0..workers)
+                .map(|_| {
+                    spawn(async {
+                        for _ in 0..20_000 {
+                            yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            let stuck = spawn(async {
+                #[allow(clippy::disallowed_methods)] // one poll far longer than the grace
+                std::thread::sleep(Duration::from_millis(150));
+            });
+            for y in yielders {
+                y.await.unwrap();
+            }
+            stuck.await.unwrap();
+        });
+        let flag = Arc::new(Flag::default());
+        let f = flag.clone();
+        let t = std::thread::spawn(move || {
+            #[allow(clippy::disallowed_methods)]
+            std::thread::sleep(Duration::from_millis(5));
+            f.set();
+        });
+        ex.block_on(ex.handle().spawn(async move { flag.wait().await }))
+            .unwrap();
+        t.join().unwrap();
+    }
+}
+
+/// Multi-threaded: while the probe says something outside can still wake
+/// a task, an all-idle runtime is not deadlocked; once it says nothing can,
+/// it is.
+#[test]
+fn multi_thread_deadlock_follows_the_probe() {
+    let outside = Arc::new(AtomicBool::new(true));
+    let o = outside.clone();
+    let ex = Builder::new(Flavor::MultiThread)
+        .worker_threads(2)
+        .deadlock_check(
+            DeadlockCheck::new(move || !o.load(Ordering::SeqCst), DeadlockAction::Panic)
+                .grace(Duration::from_millis(20)),
+        )
+        .build(ThreadPark::default())
+        .unwrap();
+    let flag = Arc::new(Flag::default());
+    let (f, o) = (flag.clone(), outside.clone());
+    let t = std::thread::spawn(move || {
+        // Many graces long, but announced through the probe.
+        #[allow(clippy::disallowed_methods)]
+        std::thread::sleep(Duration::from_millis(200));
+        f.set();
+        o.store(false, Ordering::SeqCst);
+    });
+    let waiter = flag.clone();
+    ex.block_on(ex.handle().spawn(async move { waiter.wait().await }))
+        .unwrap();
+    t.join().unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ex.block_on(async { spawn(std::future::pending::<()>()).await })
+    }));
+    let msg = r
+        .unwrap_err()
+        .downcast::<String>()
+        .map(|s| *s)
+        .unwrap_or_default();
+    // Without debug mode the table lists tasks by id only.
+    assert!(
+        msg.contains("deadlock") && msg.contains("1 live task"),
+        "{msg}"
+    );
+}
+
 #[test]
 fn unhandled_panic_policies() {
     // Log: reported, runtime carries on.

@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// Bottom first. Modules in one layer do not import each other.
 const LAYERS: &[&[&str]] = &[
-    &["lock", "park", "seeded", "yield_now"],
+    &["lock", "outcome", "park", "seeded", "yield_now"],
     &["info"],
     &["debug"],
     &["hooks"],

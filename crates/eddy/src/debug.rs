@@ -13,13 +13,13 @@
 //! * runs a watchdog that notices a worker stuck in one poll past the
 //!   threshold *while it is still stuck* (a `std::thread::sleep` or a
 //!   blocking read in a task), and says which task it is;
-//! * reports a task that panicked whose handle was dropped without anyone
-//!   looking at the outcome (asyncio's "Task exception was never
-//!   retrieved"), and lists the tasks still pending when the runtime shuts
-//!   down;
-//! * on the current-thread flavour, reports a deadlock (every task waiting,
-//!   and no timer, I/O source or blocking job left that could wake one) with
-//!   the task table, instead of hanging silently.
+//! * reports a task that panicked, or returned a `Result::Err`, whose
+//!   handle was dropped without anyone looking at the outcome (asyncio's
+//!   "Task exception was never retrieved"), and lists the tasks still
+//!   pending when the runtime shuts down;
+//! * reports a deadlock (every task waiting, and no timer, I/O source or
+//!   blocking job left that could wake one) with the task table, instead of
+//!   hanging silently, on either flavour.
 //!
 //! Reports are [`DebugEvent`]s. They go to
 //! [`Builder::on_debug_event`](crate::Builder::on_debug_event) if set; else,
@@ -123,6 +123,7 @@ fn trace_event(e: &DebugEvent) {
         DebugEvent::SlowPoll { task, .. }
         | DebugEvent::Blocking { task, .. }
         | DebugEvent::LostResult { task, .. }
+        | DebugEvent::LostError { task, .. }
         | DebugEvent::TaskPanicked { task, .. } => Some(task),
         _ => None,
     };
@@ -143,6 +144,7 @@ fn event_kind(e: &DebugEvent) -> &'static str {
         DebugEvent::SlowPoll { .. } => "slow_poll",
         DebugEvent::Blocking { .. } => "blocking",
         DebugEvent::LostResult { .. } => "lost_result",
+        DebugEvent::LostError { .. } => "lost_error",
         DebugEvent::TaskPanicked { .. } => "task_panicked",
         DebugEvent::PendingAtShutdown { .. } => "pending_at_shutdown",
         DebugEvent::Deadlock { .. } => "deadlock",

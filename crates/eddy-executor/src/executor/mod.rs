@@ -172,9 +172,10 @@ impl Builder {
 
     /// Turns debug mode on: the executor tracks every task (name, spawn
     /// location, state, polls, poll time; see [`all_tasks`](crate::all_tasks)),
-    /// reports slow polls and workers stuck in a poll, tasks whose panic
-    /// nobody retrieved, and tasks still pending at shutdown. Reports go to
-    /// [`on_debug_event`](Builder::on_debug_event) (stderr by default).
+    /// reports slow polls and workers stuck in a poll, tasks whose panic or
+    /// `Err` output nobody retrieved, and tasks still pending at shutdown.
+    /// Reports go to [`on_debug_event`](Builder::on_debug_event) (stderr by
+    /// default).
     ///
     /// Without it, none of this costs anything.
     ///
@@ -249,14 +250,25 @@ impl Builder {
         self
     }
 
-    /// Detects deadlocks on the current-thread flavour (see
-    /// [`DeadlockCheck`]); the multi-threaded flavour ignores it.
+    /// Detects deadlocks, on either flavour (see [`DeadlockCheck`] for what
+    /// each does).
     ///
     /// ```
-    /// let b = eddy_executor::Builder::new(eddy_executor::Flavor::CurrentThread).deadlock_check(
-    ///     eddy_executor::DeadlockCheck::new(|| true, eddy_executor::DeadlockAction::Report),
-    /// );
-    /// # drop(b);
+    /// use eddy_executor::{Builder, DeadlockAction, DeadlockCheck, Flavor, ThreadPark};
+    /// use std::time::Duration;
+    ///
+    /// let ex = Builder::new(Flavor::MultiThread)
+    ///     .worker_threads(2)
+    ///     .deadlock_check(DeadlockCheck::new(|| true, DeadlockAction::Panic).grace(Duration::from_millis(10)))
+    ///     .build(ThreadPark::default())
+    ///     .unwrap();
+    /// let deadlocked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     ex.block_on(async {
+    ///         // Waits for a task that waits forever.
+    ///         eddy_executor::spawn(std::future::pending::<()>()).await
+    ///     })
+    /// }));
+    /// assert!(deadlocked.is_err());
     /// ```
     pub fn deadlock_check(mut self, check: DeadlockCheck) -> Builder {
         self.extras.deadlock = Some(check);

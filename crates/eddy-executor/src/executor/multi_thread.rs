@@ -17,6 +17,7 @@ use concurrent_queue::ConcurrentQueue;
 use super::context::{MainUnpark, MainWaker, RunningGuard, WorkerCtx};
 use super::handle::{EnterGuard, Handle, WorkerGuard};
 use super::shared::{Runnable, Shared};
+use crate::hooks::IdleSince;
 use crate::lock::lock;
 use crate::task::run_task;
 
@@ -238,6 +239,7 @@ fn spin_for_work(shared: &Shared) -> bool {
 /// otherwise on the thread parker.
 fn sleep(shared: &Shared, index: usize) {
     let me = &shared.workers[index];
+    shared.hooks.on_worker_sleep();
     lock(&shared.sleepers).push(index);
     shared.num_sleeping.fetch_add(1, Ordering::SeqCst);
     fence(Ordering::SeqCst);
@@ -294,14 +296,25 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, fut: F) -> F::Output {
     let mut cx = Context::from_waker(&w);
     let mut fut = pin!(fut);
     let _abort = shared.hooks.abort_watch();
+    // Deadlock detection: every worker asleep with nothing queued, and this
+    // future not woken (read in that order: see `DeadlockWatch::park_main`).
+    let idle = || {
+        shared.num_sleeping.load(Ordering::SeqCst) == shared.workers.len()
+            && !has_work(shared)
+            && !waker.woken.load(Ordering::SeqCst)
+    };
+    let mut since = IdleSince::default();
     loop {
         shared.hooks.check_abort();
         if waker.woken.swap(false, Ordering::AcqRel) {
+            since = IdleSince::default();
             if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
                 return v;
             }
         } else {
-            thread::park();
+            shared
+                .hooks
+                .park_main(&mut since, &idle, &|| shared.task_infos());
         }
     }
 }

@@ -79,7 +79,8 @@ impl Shared {
         let header = Header::new(id, meta, entry.key(), closing, self.clone());
         let (runnable, task) = make(
             async_task::Builder::new().metadata(header),
-            TaskFuture::new(fut),
+            // Debug mode looks at the output for an `Err` nobody retrieves.
+            TaskFuture::new(fut, self.hooks.is_debug()),
         );
         entry.insert((id, runnable.waker()));
         drop(reg);

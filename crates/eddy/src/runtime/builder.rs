@@ -113,8 +113,8 @@ impl Builder {
     /// the environment decides: `EDDY_DEBUG=1` turns it on.
     ///
     /// Debug mode tracks every task, reports slow polls, a worker stuck in a
-    /// poll, panics nobody retrieved, tasks pending at shutdown and (on the
-    /// current-thread flavour) deadlocks. Off, it costs nothing.
+    /// poll, panics and `Err` outputs nobody retrieved, tasks pending at
+    /// shutdown and deadlocks. Off, it costs nothing.
     ///
     /// ```
     /// let rt = eddy::Builder::current_thread().debug(true).build().unwrap();
@@ -204,12 +204,15 @@ impl Builder {
         self
     }
 
-    /// Deadlock detection on the current-thread flavour: when every task is
-    /// waiting and no timer, I/O source or blocking job can wake any of
-    /// them for `grace` (real time), report it (debug mode does this by
-    /// default) or panic out of `block_on` (the test runtime does). A thread
-    /// the runtime cannot see that wakes a task after `grace` would be a
-    /// false alarm.
+    /// Deadlock detection, on either flavour: when every task is waiting
+    /// (on the multi-threaded flavour: every worker asleep, no task queued)
+    /// and no timer, I/O source or blocking job can wake any of them, nor
+    /// the `block_on` future, for `grace` (real time), report it (debug
+    /// mode does this by default) or panic out of `block_on` (the test
+    /// runtime does). A thread the runtime cannot see that wakes a task
+    /// after `grace` would be a false alarm. The multi-threaded flavour
+    /// notices within about twice `grace`: its `block_on` thread looks once
+    /// per `grace` while its future waits.
     ///
     /// ```
     /// use eddy::debug::DeadlockAction;
