@@ -1,6 +1,7 @@
 //! The one door from the executor core to its optional machinery: debug
 //! mode, the unhandled-panic policy, deadlock detection and seeded
-//! scheduling (all in `debug.rs` and `seeded.rs`).
+//! scheduling (all in `debug.rs` and `seeded.rs`), and the user's
+//! [`TaskHooks`].
 //!
 //! Every hook point of the core is a method here, so this file is the list
 //! of them. Each is a test of an `Option` or a `bool` fixed at build time,
@@ -29,6 +30,7 @@ use crate::debug::{
 };
 use crate::info::TaskInfo;
 use crate::seeded::SeededRng;
+use crate::task_hooks::TaskHooks;
 
 /// What [`Builder`](crate::Builder) collects for [`Hooks`].
 #[derive(Default)]
@@ -38,6 +40,7 @@ pub(crate) struct BuildExtras {
     pub(crate) seed: Option<u64>,
     pub(crate) deadlock: Option<DeadlockCheck>,
     pub(crate) unhandled_panic: UnhandledPanic,
+    pub(crate) task_hooks: Option<Arc<dyn TaskHooks>>,
 }
 
 /// The executor's optional machinery, one field of `Shared`.
@@ -46,6 +49,8 @@ pub(crate) struct Hooks {
     seeded: Option<SeededRng>,
     deadlock: Option<DeadlockWatch>,
     panics: PanicPolicy,
+    /// The user's [`TaskHooks`], if any.
+    task: Option<Arc<dyn TaskHooks>>,
 }
 
 impl Hooks {
@@ -63,6 +68,7 @@ impl Hooks {
                 .deadlock
                 .map(|c| DeadlockWatch::new(c, reporter.clone())),
             panics: PanicPolicy::new(extras.unhandled_panic, reporter),
+            task: extras.task_hooks,
         }
     }
 
@@ -86,6 +92,9 @@ impl Hooks {
         if let Some(d) = &self.debug {
             d.on_spawn(id, meta);
         }
+        if let Some(h) = &self.task {
+            contained(|| h.on_spawn(id, meta));
+        }
     }
 
     #[inline]
@@ -98,7 +107,22 @@ impl Hooks {
     /// Before a poll. Returns the start time in debug mode.
     #[inline]
     pub(crate) fn before_poll(&self, id: TaskId) -> Option<Instant> {
+        if let Some(h) = &self.task {
+            contained(|| h.before_poll(id));
+        }
         self.debug.as_ref().map(|d| d.poll_started(id))
+    }
+
+    /// After any poll: the user's [`TaskHooks`]; `ended` if the poll ended
+    /// the task.
+    #[inline]
+    pub(crate) fn after_any_poll(&self, id: TaskId, ended: bool) {
+        if let Some(h) = &self.task {
+            contained(|| h.after_poll(id));
+            if ended {
+                contained(|| h.on_terminate(id));
+            }
+        }
     }
 
     /// After a poll that was timed (`start`, debug mode) or that ended in a
@@ -231,4 +255,10 @@ impl Hooks {
     pub(crate) fn task_info(&self, id: TaskId) -> Option<TaskInfo> {
         self.debug.as_ref().and_then(|d| d.info(id))
     }
+}
+
+/// Runs a user hook; a panic in it is the hook's problem, not the task's or
+/// the executor's (the panic hook has printed it already).
+fn contained(f: impl FnOnce()) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
 }

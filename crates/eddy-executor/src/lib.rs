@@ -73,6 +73,7 @@ mod outcome;
 mod park;
 mod seeded;
 mod task;
+mod task_hooks;
 mod yield_now;
 
 pub use cancel::CancelHandle;
@@ -92,6 +93,7 @@ pub use task::{
     CancelRequested, Task, cancel_requested, current_task_id, is_cancel_requested,
     with_cancel_requested,
 };
+pub use task_hooks::TaskHooks;
 pub use yield_now::{YieldNow, yield_now};
 
 use std::future::Future;

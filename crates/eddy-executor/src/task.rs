@@ -131,6 +131,7 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
     if started.is_some() || completed == OUTCOME_PANICKED {
         after_poll(shared, id, started, completed);
     }
+    shared.hooks.after_any_poll(id, completed != 0);
 }
 
 /// After a poll that was timed (debug mode) or that ended in a panic.

@@ -153,6 +153,99 @@ fn event_kind(e: &DebugEvent) -> &'static str {
     }
 }
 
+/// [`Builder::trace_tasks`](crate::Builder::trace_tasks): one `tracing`
+/// span per task, entered for each poll.
+#[cfg(feature = "tracing")]
+#[derive(Default)]
+pub(crate) struct TaskSpans {
+    spans: std::sync::Mutex<std::collections::HashMap<eddy_core::TaskId, tracing::Span>>,
+}
+
+#[cfg(feature = "tracing")]
+thread_local! {
+    /// The spans this thread's running polls entered, innermost last (runs
+    /// nest when a task starts eagerly inside another's poll).
+    static ENTERED: std::cell::RefCell<Vec<Option<tracing::span::EnteredSpan>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[cfg(feature = "tracing")]
+impl TaskSpans {
+    fn spans(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<eddy_core::TaskId, tracing::Span>>
+    {
+        self.spans.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl eddy_executor::TaskHooks for TaskSpans {
+    fn on_spawn(&self, task: eddy_core::TaskId, meta: &eddy_core::TaskMeta) {
+        let span = tracing::info_span!(
+            target: "eddy::task",
+            "task",
+            task.id = task.as_u64(),
+            task.name = meta.name(),
+            spawn.location = %meta.location(),
+        );
+        if !span.is_disabled() {
+            self.spans().insert(task, span);
+        }
+    }
+
+    fn before_poll(&self, task: eddy_core::TaskId) {
+        let span = self.spans().get(&task).cloned();
+        ENTERED.with(|e| e.borrow_mut().push(span.map(tracing::Span::entered)));
+    }
+
+    fn after_poll(&self, _: eddy_core::TaskId) {
+        // Popped (and so exited) outside the borrow: exiting calls the
+        // subscriber, which may log, which must not find ENTERED borrowed.
+        let entered = ENTERED.with(|e| e.borrow_mut().pop());
+        drop(entered);
+    }
+
+    fn on_terminate(&self, task: eddy_core::TaskId) {
+        let span = self.spans().remove(&task);
+        drop(span);
+    }
+}
+
+/// Two [`TaskHooks`](eddy_executor::TaskHooks), the first called first.
+#[cfg(feature = "tracing")]
+pub(crate) struct BothHooks(
+    pub(crate) Arc<dyn eddy_executor::TaskHooks>,
+    pub(crate) Arc<dyn eddy_executor::TaskHooks>,
+);
+
+#[cfg(feature = "tracing")]
+impl eddy_executor::TaskHooks for BothHooks {
+    fn on_spawn(&self, task: eddy_core::TaskId, meta: &eddy_core::TaskMeta) {
+        contained(|| self.0.on_spawn(task, meta));
+        contained(|| self.1.on_spawn(task, meta));
+    }
+    fn before_poll(&self, task: eddy_core::TaskId) {
+        contained(|| self.0.before_poll(task));
+        contained(|| self.1.before_poll(task));
+    }
+    fn after_poll(&self, task: eddy_core::TaskId) {
+        contained(|| self.1.after_poll(task));
+        contained(|| self.0.after_poll(task));
+    }
+    fn on_terminate(&self, task: eddy_core::TaskId) {
+        contained(|| self.1.on_terminate(task));
+        contained(|| self.0.on_terminate(task));
+    }
+}
+
+/// A panic in the user's hooks must not skip ours (the span stack would
+/// lose its balance); the executor contains the outer call the same way.
+#[cfg(feature = "tracing")]
+fn contained(f: impl FnOnce()) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+}
+
 /// Prints the task table each time a signal arrives, from a thread of its
 /// own (so it works even when every worker is stuck). Unregistered when the
 /// runtime is dropped.

@@ -95,7 +95,7 @@ pub use scope::{
 pub use eddy_core::{JoinError, Panic, TaskId, TaskMeta};
 
 pub use eddy_executor::{
-    CancelHandle, LocalSet, Task, TaskBuilder, YieldNow, spawn, spawn_local, yield_now,
+    CancelHandle, LocalSet, Task, TaskBuilder, TaskHooks, YieldNow, spawn, spawn_local, yield_now,
 };
 /// Runs `async fn main` on an eddy runtime: `#[eddy::main]`,
 /// `#[eddy::main(flavor = "multi_thread", worker_threads = 4)]`, ... (the

@@ -298,6 +298,23 @@ impl Builder {
         self
     }
 
+    /// Installs `hooks`, called around every task's spawn, polls and end
+    /// (see [`TaskHooks`](crate::TaskHooks)). Installing again replaces them.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use eddy_executor::{Builder, Flavor, TaskHooks};
+    ///
+    /// struct Quiet;
+    /// impl TaskHooks for Quiet {}
+    /// let b = Builder::new(Flavor::MultiThread).task_hooks(Arc::new(Quiet));
+    /// # drop(b);
+    /// ```
+    pub fn task_hooks(mut self, hooks: Arc<dyn crate::TaskHooks>) -> Builder {
+        self.extras.task_hooks = Some(hooks);
+        self
+    }
+
     /// Builds the executor around `driver`, the [`Park`] its workers block on
     /// when idle (the reactor wrapped in the timer driver, in the facade).
     ///

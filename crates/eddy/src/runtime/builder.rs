@@ -11,7 +11,7 @@ use eddy_blocking::ThreadPool;
 use eddy_core::Clock;
 use eddy_executor::{
     DEFAULT_DEADLOCK_GRACE, DeadlockAction, DeadlockCheck, DebugEvent, DebugOptions, Flavor,
-    UnhandledPanic,
+    TaskHooks, UnhandledPanic,
 };
 use eddy_reactor::Reactor;
 use eddy_timer::{ManualClock, SystemClock, TimerDriver};
@@ -50,6 +50,9 @@ pub struct Builder {
     deadlock: Option<DeadlockAction>,
     deadlock_grace: Duration,
     dump_signal: Option<SignalKind>,
+    task_hooks: Option<Arc<dyn TaskHooks>>,
+    #[cfg(feature = "tracing")]
+    trace_tasks: bool,
 }
 
 #[derive(Clone)]
@@ -106,6 +109,9 @@ impl Builder {
             deadlock: None,
             deadlock_grace: DEFAULT_DEADLOCK_GRACE,
             dump_signal: None,
+            task_hooks: None,
+            #[cfg(feature = "tracing")]
+            trace_tasks: false,
         }
     }
 
@@ -252,6 +258,68 @@ impl Builder {
     /// ```
     pub fn dump_on_signal(mut self, signal: SignalKind) -> Builder {
         self.dump_signal = Some(signal);
+        self
+    }
+
+    /// Calls `hooks` around every task's spawn, polls and end (tokio's
+    /// `on_task_spawn`, `on_before_task_poll`, `on_after_task_poll` and
+    /// `on_task_terminate`, as one [`TaskHooks`] object). Installing again
+    /// replaces them. Without hooks the executor pays one branch per poll.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use eddy::{TaskHooks, TaskId};
+    ///
+    /// #[derive(Default)]
+    /// struct Ended(AtomicUsize);
+    /// impl TaskHooks for Ended {
+    ///     fn on_terminate(&self, _: TaskId) { self.0.fetch_add(1, Ordering::Relaxed); }
+    /// }
+    ///
+    /// let ended = Arc::new(Ended::default());
+    /// let rt = eddy::Builder::multi_thread()
+    ///     .worker_threads(2)
+    ///     .task_hooks(ended.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     let tasks: Vec<_> = (0..10).map(|i| eddy::spawn(async move { i })).collect();
+    ///     for t in tasks {
+    ///         t.await.unwrap();
+    ///     }
+    /// });
+    /// assert_eq!(ended.0.load(Ordering::Relaxed), 10);
+    /// ```
+    pub fn task_hooks(mut self, hooks: Arc<dyn TaskHooks>) -> Builder {
+        self.task_hooks = Some(hooks);
+        self
+    }
+
+    /// One `tracing` span per task (feature `tracing`): level `INFO`, target
+    /// `eddy::task`, name `task`, fields `task.id`, `task.name` and
+    /// `spawn.location`. It is created when the task is spawned and entered
+    /// for each of its polls, so the events a task emits carry its id and
+    /// name, and subscribers see the task's life as the span's.
+    ///
+    /// Off by default. On, each poll costs a lock of a shared map and a
+    /// span enter and exit (tasks spawned while no subscriber wants the
+    /// span get none, and pay the lock only). Composes with
+    /// [`task_hooks`](Builder::task_hooks).
+    ///
+    /// ```
+    /// let rt = eddy::Builder::current_thread().trace_tasks(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     eddy::TaskBuilder::new()
+    ///         .name("worker")
+    ///         .spawn(async { tracing::info!("inside the task's span") })
+    ///         .await
+    ///         .unwrap();
+    /// });
+    /// ```
+    #[cfg(feature = "tracing")]
+    pub fn trace_tasks(mut self, on: bool) -> Builder {
+        self.trace_tasks = on;
         self
     }
 
@@ -511,6 +579,21 @@ impl Builder {
         }
         if let Some(seed) = self.seed {
             exec = exec.seed(seed);
+        }
+        let hooks = self.task_hooks.clone();
+        #[cfg(feature = "tracing")]
+        let hooks = match (hooks, self.trace_tasks) {
+            (h, false) => h,
+            (None, true) => {
+                Some(Arc::new(crate::debug::TaskSpans::default()) as Arc<dyn TaskHooks>)
+            }
+            (Some(h), true) => Some(Arc::new(crate::debug::BothHooks(
+                Arc::new(crate::debug::TaskSpans::default()),
+                h,
+            )) as Arc<dyn TaskHooks>),
+        };
+        if let Some(h) = hooks {
+            exec = exec.task_hooks(h);
         }
         let deadlock = self.deadlock.or(debug.then_some(DeadlockAction::Report));
         if let Some(action) = deadlock {
