@@ -15,7 +15,14 @@ use std::path::Path;
 
 /// Bottom first. Modules in one layer do not import each other.
 const LAYERS: &[&[&str]] = &[
-    &["lock", "outcome", "park", "seeded", "yield_now"],
+    &[
+        "lock",
+        "outcome",
+        "park",
+        "seeded",
+        "task_hooks",
+        "yield_now",
+    ],
     &["info"],
     &["debug"],
     &["hooks"],

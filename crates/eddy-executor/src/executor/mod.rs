@@ -299,7 +299,7 @@ impl Builder {
     }
 
     /// Installs `hooks`, called around every task's spawn, polls and end
-    /// (see [`TaskHooks`](crate::TaskHooks)). Installing again replaces them.
+    /// (see [`TaskHooks`](crate::task_hooks::TaskHooks)). Installing again replaces them.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -310,7 +310,7 @@ impl Builder {
     /// let b = Builder::new(Flavor::MultiThread).task_hooks(Arc::new(Quiet));
     /// # drop(b);
     /// ```
-    pub fn task_hooks(mut self, hooks: Arc<dyn crate::TaskHooks>) -> Builder {
+    pub fn task_hooks(mut self, hooks: Arc<dyn crate::task_hooks::TaskHooks>) -> Builder {
         self.extras.task_hooks = Some(hooks);
         self
     }
