@@ -350,3 +350,116 @@ fn spawning_after_shutdown_gives_a_cancelled_task_at_once() {
         assert_eq!(ran.load(Ordering::SeqCst), 0);
     }
 }
+
+/// Clients for [`a_server_short_of_descriptors_serves_every_client`].
+const SHORT_CLIENTS: usize = 200;
+
+/// `ulimit -n 64` against 200 concurrent clients: the server (a child
+/// process with the lowered limit, on each flavour in turn) runs out of
+/// descriptors, backs off, and serves every client as earlier ones finish.
+/// The clients run here, in threads, outside the limit.
+#[test]
+fn a_server_short_of_descriptors_serves_every_client() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    if std::fs::metadata("/proc/self/fd").is_err() {
+        println!("SKIPPED: needs /proc to count descriptors");
+        return;
+    }
+    let name = "child_short_of_descriptors";
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--include-ignored", "--nocapture"])
+        .args(["--test-threads", "1"])
+        .env(CHILD_ENV, name)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut served = 0;
+    let mut transcript = String::new();
+    while let Some(Ok(line)) = lines.next() {
+        transcript.push_str(&line);
+        transcript.push('\n');
+        // The harness's "test name ... " shares the line.
+        let Some((_, port)) = line.split_once("EDDY_PORT ") else {
+            continue;
+        };
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        // Every client connects before any sends, so the server holds more
+        // connections at once than it has descriptors: it must hit EMFILE.
+        let all_connected = Arc::new(std::sync::Barrier::new(SHORT_CLIENTS));
+        let clients: Vec<_> = (0..SHORT_CLIENTS as u64)
+            .map(|i| {
+                let all_connected = all_connected.clone();
+                std::thread::spawn(move || {
+                    let mut c = std::net::TcpStream::connect(addr).unwrap();
+                    all_connected.wait();
+                    c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+                    c.write_all(&i.to_le_bytes()).unwrap();
+                    let mut back = [0u8; 8];
+                    c.read_exact(&mut back).unwrap();
+                    u64::from_le_bytes(back) == i
+                })
+            })
+            .collect();
+        let echoed = clients
+            .into_iter()
+            .map(|c| c.join().unwrap())
+            .filter(|&b| b);
+        assert_eq!(echoed.count(), SHORT_CLIENTS, "every client gets its echo");
+        served += 1;
+    }
+    let status = child.wait().unwrap();
+    println!("{transcript}");
+    assert!(status.success(), "the server child failed");
+    assert!(
+        transcript.contains("1 passed"),
+        "the server child did not run"
+    );
+    assert_eq!(served, 2, "one round per flavour");
+}
+
+#[test]
+#[ignore = "run in its own process by a_server_short_of_descriptors_serves_every_client"]
+fn child_short_of_descriptors() {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    if std::env::var(CHILD_ENV).as_deref() != Ok("child_short_of_descriptors") {
+        return;
+    }
+    for rt in both_flavours() {
+        // `ulimit -n 64`, or a little above what is open already if the
+        // harness holds more.
+        let limit = 64.max(open_fds() as u64 + 16);
+        let old = getrlimit(Resource::Nofile);
+        setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(limit),
+                maximum: old.maximum,
+            },
+        )
+        .unwrap();
+        // Bounded: a server that stops accepting fails here, not by hanging.
+        let served = rt.block_on(async {
+            eddy::timeout(Duration::from_secs(60), async {
+                let listener = eddy::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                println!("EDDY_PORT {}", listener.local_addr().unwrap().port());
+                let mut echoes = Vec::new();
+                for _ in 0..SHORT_CLIENTS {
+                    let (mut s, _) = listener.accept().await.unwrap();
+                    echoes.push(spawn(async move {
+                        let mut buf = [0u8; 8];
+                        s.read_exact(&mut buf).await.unwrap();
+                        s.write_all(&buf).await.unwrap();
+                    }));
+                }
+                for e in echoes {
+                    e.await.unwrap();
+                }
+            })
+            .await
+        });
+        served.expect("every client served within a minute");
+        setrlimit(Resource::Nofile, old).unwrap();
+    }
+}
