@@ -583,3 +583,49 @@ fn the_multi_thread_flavour_refuses_what_it_cannot_honour() {
         .unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+/// A manual clock moved from another thread wakes the runtime's parked
+/// timer driver, on either flavour: the sleeper fires without any real wait
+/// and without auto-advance (before, the multi-threaded driver slept on).
+#[test]
+fn a_manual_clock_moved_from_another_thread_fires_due_timers() {
+    for multi in [false, true] {
+        let clock = ManualClock::new();
+        let builder = if multi {
+            Builder::multi_thread().worker_threads(2)
+        } else {
+            Builder::current_thread()
+        };
+        let builder = builder.manual_clock(clock.clone(), false);
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = builder.build().unwrap();
+            let slept = rt.block_on(async {
+                let (started_tx, started_rx) = std::sync::mpsc::channel();
+                let mover = clock.clone();
+                let reader = clock.clone();
+                // Deadline fixed at creation: an early advance still counts.
+                let nap = sleep(Duration::from_secs(3600));
+                let sleeper = spawn(async move {
+                    let t0 = reader.now();
+                    started_tx.send(()).unwrap();
+                    nap.await;
+                    reader.now() - t0
+                });
+                std::thread::spawn(move || {
+                    started_rx.recv().unwrap();
+                    mover.advance(Duration::from_secs(3600));
+                });
+                sleeper.await.unwrap()
+            });
+            done_tx.send(slept).unwrap();
+        });
+        let slept = done_rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("multi={multi}: the sleeper never woke"));
+        assert!(
+            slept >= Duration::from_secs(3600) - Duration::from_secs(1),
+            "{slept:?}"
+        );
+    }
+}

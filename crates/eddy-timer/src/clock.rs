@@ -1,10 +1,10 @@
 use std::fmt;
-use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use eddy_core::Clock;
+use eddy_core::{Clock, Unpark};
 
 /// The real, monotonic clock: [`Instant::now`].
 ///
@@ -48,12 +48,13 @@ fn manual_base() -> Instant {
 /// driver built on it) sees the new time. The clock starts at a fixed base
 /// instant captured once per process, and never goes backwards.
 ///
-/// Moving the clock does not by itself wake a parked timer driver. A test
-/// runtime either calls the driver's `park` afterwards (the usual case: the
-/// test runtime is the thread that moves the clock), or enables
-/// [`TimerDriver::set_auto_advance`](crate::TimerDriver::set_auto_advance) so
-/// the driver jumps the clock to the next deadline whenever it parks, or calls
-/// the driver's unparker after moving the clock from another thread.
+/// Moving the clock wakes every timer driver built on it (with
+/// [`TimerDriver::new_manual`](crate::TimerDriver::new_manual)) that is
+/// parked, so it fires what came due, whichever thread moved the clock: a
+/// multi-threaded runtime's driver, parked on a worker, sees the new time at
+/// once. With [`TimerDriver::set_auto_advance`](crate::TimerDriver::set_auto_advance)
+/// the driver also jumps the clock to the next deadline whenever it would
+/// park with nothing else to do.
 ///
 /// # Example
 ///
@@ -77,6 +78,9 @@ struct ManualInner {
     /// Nanoseconds since `base`. An atomic (not a mutex) so `now()` is a
     /// single load on the timer hot path.
     offset: AtomicU64,
+    /// The unparkers of the drivers built on this clock, woken when it
+    /// moves. Weak: a dropped driver must not be kept alive by its clock.
+    drivers: Mutex<Vec<Weak<dyn Unpark>>>,
 }
 
 impl ManualClock {
@@ -93,6 +97,7 @@ impl ManualClock {
             inner: Arc::new(ManualInner {
                 base: manual_base(),
                 offset: AtomicU64::new(0),
+                drivers: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -126,6 +131,33 @@ impl ManualClock {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
                 Some(cur.saturating_add(d))
             });
+        if d > 0 {
+            self.wake_drivers(None);
+        }
+    }
+
+    /// Wakes `unpark` (a driver's) each time the clock moves, while the
+    /// `Arc` lives.
+    pub(crate) fn watch(&self, unpark: &Arc<dyn Unpark>) {
+        let mut drivers = self.drivers();
+        drivers.retain(|w| w.strong_count() > 0);
+        drivers.push(Arc::downgrade(unpark));
+    }
+
+    fn drivers(&self) -> std::sync::MutexGuard<'_, Vec<Weak<dyn Unpark>>> {
+        // The list stays valid whatever panicked while it was held.
+        self.inner.drivers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Unparks every live driver on this clock but `except`. Called outside
+    /// the lock: an unparker may take locks of its own.
+    fn wake_drivers(&self, except: Option<&Arc<dyn Unpark>>) {
+        let live: Vec<Arc<dyn Unpark>> = self.drivers().iter().filter_map(Weak::upgrade).collect();
+        for u in live {
+            if !except.is_some_and(|me| Arc::ptr_eq(me, &u)) {
+                u.unpark();
+            }
+        }
     }
 
     /// Moves the clock forward to `instant`.
@@ -142,12 +174,26 @@ impl ManualClock {
     /// assert_eq!(clock.now(), t0 + Duration::from_secs(1));
     /// ```
     pub fn set(&self, instant: Instant) -> bool {
+        self.set_waking(instant, None)
+    }
+
+    /// [`set`](ManualClock::set) by the driver whose unparker is `me`,
+    /// which need not wake itself.
+    pub(crate) fn set_from_driver(&self, instant: Instant, me: &Arc<dyn Unpark>) -> bool {
+        self.set_waking(instant, Some(me))
+    }
+
+    fn set_waking(&self, instant: Instant, except: Option<&Arc<dyn Unpark>>) -> bool {
         let target = match instant.checked_duration_since(self.inner.base) {
             Some(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
             None => return false,
         };
         let prev = self.inner.offset.fetch_max(target, Ordering::AcqRel);
-        prev < target
+        let moved = prev < target;
+        if moved {
+            self.wake_drivers(except);
+        }
+        moved
     }
 }
 
@@ -188,6 +234,31 @@ mod tests {
         assert!(a.set(t0 + Duration::from_millis(30)));
         assert_eq!(b.now() - t0, Duration::from_millis(30));
         assert!(format!("{a:?}").contains("30ms"));
+    }
+
+    #[test]
+    fn moving_the_clock_wakes_live_drivers_only() {
+        use std::sync::atomic::AtomicUsize;
+        let clock = ManualClock::new();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        let live: Arc<dyn Unpark> = Arc::new(move || {
+            h.fetch_add(1, Ordering::SeqCst);
+        });
+        let dead: Arc<dyn Unpark> = Arc::new(|| panic!("a dropped driver was woken"));
+        clock.watch(&live);
+        clock.watch(&dead);
+        drop(dead);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        clock.advance(Duration::ZERO); // did not move: no wake
+        assert!(!clock.set(clock.now())); // nor here
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        // The driver that moves the clock itself is not woken; others are.
+        assert!(clock.set_from_driver(clock.now() + Duration::from_secs(1), &live));
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert!(clock.set(clock.now() + Duration::from_secs(1)));
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -139,12 +139,16 @@ impl<P: Park> TimerDriver<P> {
         clock: Arc<dyn Clock>,
         manual: Option<ManualClock>,
     ) -> (TimerDriver<P>, TimerHandle) {
+        let unpark = inner.unparker();
+        if let Some(m) = &manual {
+            m.watch(&unpark);
+        }
         let shared = Arc::new(Shared {
             store: SpinLock::new(Wheel::new()),
             base: clock.now(),
             clock,
             wake_target: AtomicU64::new(NOT_PARKED),
-            unpark: inner.unparker(),
+            unpark,
         });
         let handle = TimerHandle::from_shared(shared);
         let driver = TimerDriver {
@@ -370,7 +374,9 @@ impl<P: Park> Park for TimerDriver<P> {
         if let (Some(limit), Some(clock)) = (jump_limit, &self.manual) {
             let next = shared.lock().next_deadline();
             if let Some(at) = next.and_then(|t| shared.instant_of(t)) {
-                clock.set(at.min(limit));
+                // The driver moves its own clock: no need to wake itself
+                // (other drivers on the clock are woken).
+                clock.set_from_driver(at.min(limit), &shared.unpark);
             }
         }
         self.fire_expired();

@@ -377,6 +377,9 @@ impl Builder {
     /// next timer whenever every task is idle: an hour of sleeps runs in
     /// milliseconds and timeouts can be tested exactly.
     ///
+    /// Without auto-advance, moving the clock from any thread wakes the
+    /// runtime to fire what came due, on either flavour.
+    ///
     /// Auto-advance is only meaningful on the current-thread flavour, where
     /// "the runtime is idle" is well defined: [`build`](Builder::build)
     /// refuses it on the multi-threaded flavour rather than ignore it.
