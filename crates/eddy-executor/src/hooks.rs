@@ -51,6 +51,9 @@ pub(crate) struct Hooks {
     panics: PanicPolicy,
     /// The user's [`TaskHooks`], if any.
     task: Option<Arc<dyn TaskHooks>>,
+    /// Debug mode or task hooks: whether a poll calls
+    /// [`Hooks::before_poll`] and `after_poll` at all.
+    per_poll: bool,
 }
 
 impl Hooks {
@@ -61,7 +64,9 @@ impl Hooks {
         let debug = extras
             .debug
             .map(|o| Arc::new(DebugState::new(o, reporter.clone())));
+        let per_poll = debug.is_some() || extras.task_hooks.is_some();
         Hooks {
+            per_poll,
             debug,
             seeded: extras.seed.map(SeededRng::new),
             deadlock: extras
@@ -104,8 +109,16 @@ impl Hooks {
         }
     }
 
-    /// Before a poll. Returns the start time in debug mode.
+    /// Whether polls call [`Hooks::before_poll`] and the after-poll hooks
+    /// (debug mode or task hooks); fixed at build time.
     #[inline]
+    pub(crate) fn per_poll(&self) -> bool {
+        self.per_poll
+    }
+
+    /// Before a poll, when [`Hooks::per_poll`]. Returns the start time in
+    /// debug mode.
+    #[cold]
     pub(crate) fn before_poll(&self, id: TaskId) -> Option<Instant> {
         if let Some(h) = &self.task {
             contained(|| h.before_poll(id));
@@ -113,9 +126,8 @@ impl Hooks {
         self.debug.as_ref().map(|d| d.poll_started(id))
     }
 
-    /// After any poll: the user's [`TaskHooks`]; `ended` if the poll ended
-    /// the task.
-    #[inline]
+    /// After a poll, when [`Hooks::per_poll`] (or it panicked): the user's
+    /// [`TaskHooks`]; `ended` if the poll ended the task.
     pub(crate) fn after_any_poll(&self, id: TaskId, ended: bool) {
         if let Some(h) = &self.task {
             contained(|| h.after_poll(id));

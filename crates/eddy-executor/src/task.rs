@@ -106,7 +106,13 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
             header.flags.fetch_or(remote, Ordering::AcqRel);
         }
     }
-    let started = shared.hooks.before_poll(id);
+    // One test on the fast path: debug mode or task hooks.
+    let per_poll = shared.hooks.per_poll();
+    let started = if per_poll {
+        shared.hooks.before_poll(id)
+    } else {
+        None
+    };
     let (mut completed, drop_panics) = RUN.with(|r| {
         r.task.set(Some(id));
         r.key.set(key);
@@ -128,15 +134,23 @@ pub(crate) fn run_task(shared: &Shared, runnable: Runnable, force_cancel: bool) 
     } else if completed != 0 {
         shared.unregister(key, id);
     }
-    if started.is_some() || completed == OUTCOME_PANICKED {
+    if per_poll || completed == OUTCOME_PANICKED {
         after_poll(shared, id, started, completed);
     }
-    shared.hooks.after_any_poll(id, completed != 0);
 }
 
-/// After a poll that was timed (debug mode) or that ended in a panic.
+/// After a poll with debug mode or task hooks on, or that ended in a panic.
 #[cold]
 fn after_poll(shared: &Shared, id: TaskId, started: Option<Instant>, outcome: u8) {
+    if started.is_some() || outcome == OUTCOME_PANICKED {
+        report_poll(shared, id, started, outcome);
+    }
+    shared.hooks.after_any_poll(id, outcome != 0);
+}
+
+/// A poll that was timed (debug mode) or that ended in a panic: to debug
+/// mode and the panic policy.
+fn report_poll(shared: &Shared, id: TaskId, started: Option<Instant>, outcome: u8) {
     if outcome == 0 {
         // Only a poll that ends the task notes its output.
         shared
