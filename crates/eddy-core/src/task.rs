@@ -98,7 +98,11 @@ impl fmt::Display for TaskId {
 /// ```
 #[derive(Clone, Debug)]
 pub struct TaskMeta {
-    name: Option<Arc<str>>,
+    // Boxed so that the whole is two words: a `TaskMeta` travels by value
+    // down the spawn path and into every task's header, and two words are
+    // passed in registers where three are copied through the stack. Named
+    // tasks are the rare case and pay the extra allocation.
+    name: Option<Box<Arc<str>>>,
     location: &'static Location<'static>,
 }
 
@@ -138,7 +142,7 @@ impl TaskMeta {
     /// assert_eq!(m.name(), Some("worker-1"));
     /// ```
     pub fn with_name(mut self, name: impl Into<Arc<str>>) -> TaskMeta {
-        self.name = Some(name.into());
+        self.name = Some(Box::new(name.into()));
         self
     }
 
@@ -148,7 +152,7 @@ impl TaskMeta {
     /// assert_eq!(eddy_core::TaskMeta::here().name(), None);
     /// ```
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.name.as_deref().map(|n| &**n)
     }
 
     /// The shared name, cheap to clone.
@@ -158,7 +162,7 @@ impl TaskMeta {
     /// assert_eq!(m.name_arc().as_deref(), Some("a"));
     /// ```
     pub fn name_arc(&self) -> Option<Arc<str>> {
-        self.name.clone()
+        self.name.as_deref().cloned()
     }
 
     /// Where the task was spawned.

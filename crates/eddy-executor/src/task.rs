@@ -751,7 +751,7 @@ impl<T> Task<T> {
     /// # });
     /// ```
     pub fn location(&self) -> &'static Location<'static> {
-        self.header().location
+        self.header().location()
     }
 
     /// `true` once the task has finished: returned, panicked or been cancelled.

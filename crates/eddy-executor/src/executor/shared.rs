@@ -138,12 +138,11 @@ pub(crate) struct Shared {
 
 /// What every task carries in its allocation (async-task's metadata slot).
 ///
-/// Kept to 40 bytes: every idle task pays for it. The name is boxed because
-/// few tasks have one.
+/// Kept to 40 bytes: every idle task pays for it ([`TaskMeta`] is two
+/// words: its name is boxed because few tasks have one).
 pub(crate) struct Header {
     pub(crate) id: TaskId,
-    pub(crate) location: &'static Location<'static>,
-    pub(crate) name: Option<Box<Arc<str>>>,
+    pub(crate) meta: TaskMeta,
     /// This task's slot in the executor's registry of live tasks.
     pub(crate) key: u32,
     /// [`CANCEL`] and [`CANCEL_REQUESTED`] bits, set by the handle and read by
@@ -162,8 +161,7 @@ impl Header {
     ) -> Header {
         Header {
             id,
-            location: meta.location(),
-            name: meta.name_arc().map(Box::new),
+            meta,
             // A registry of 2^32 live tasks would need hundreds of GiB; a key
             // past that would only make this task unreachable by `cancel`.
             key: u32::try_from(key).unwrap_or(u32::MAX),
@@ -173,7 +171,11 @@ impl Header {
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
-        self.name.as_deref().map(|n| &**n)
+        self.meta.name()
+    }
+
+    pub(crate) fn location(&self) -> &'static Location<'static> {
+        self.meta.location()
     }
 }
 
