@@ -211,6 +211,16 @@ pub fn rows() -> Vec<Row> {
     );
     rt_rows!(
         out,
+        spec("spawn_many_warm", "ns/task", 11).floor(floors::spawn_many),
+        spawn_many_warm
+    );
+    rt_rows!(
+        out,
+        spec("spawn_many_faults", "page faults/1k tasks", 5),
+        spawn_many_faults
+    );
+    rt_rows!(
+        out,
         spec("yield_many", "ns/yield", 11).floor(floors::yield_many),
         yield_many
     );

@@ -68,16 +68,66 @@ pub fn spawn_many<R: Runtime>(c: &Cfg) -> f64 {
     let n = c.n(100_000);
     let d = root::<R, _>(async move {
         let start = Instant::now();
-        let mut handles = Vec::with_capacity(n);
-        for _ in 0..n {
-            handles.push(R::spawn(async {}));
-        }
-        for h in handles {
-            h.await;
-        }
+        spawn_burst::<R>(n).await;
         start.elapsed()
     });
     ns_per(d, n)
+}
+
+/// One spawn_many burst: spawn `n` empty tasks, then await each handle.
+async fn spawn_burst<R: Runtime>(n: usize) {
+    let mut handles = Vec::with_capacity(n);
+    for _ in 0..n {
+        handles.push(R::spawn(async {}));
+    }
+    for h in handles {
+        h.await;
+    }
+}
+
+/// spawn_many_warm: spawn_many on a runtime that has already run one such
+/// burst (untimed), as a long-lived server's runtime has: its task
+/// registry and queues have grown, and the allocator has the freed task
+/// cells at hand. The fresh-runtime row pays for that growth, and for
+/// the page faults when the allocator gave the memory back to the kernel
+/// at the last runtime's shutdown (see `spawn_many_faults`) (ns/task).
+pub fn spawn_many_warm<R: Runtime>(c: &Cfg) -> f64 {
+    let n = c.n(100_000);
+    let d = root::<R, _>(async move {
+        spawn_burst::<R>(n).await;
+        let start = Instant::now();
+        spawn_burst::<R>(n).await;
+        start.elapsed()
+    });
+    ns_per(d, n)
+}
+
+/// Minor page faults of this process so far (`/proc/self/stat`, field 10).
+pub fn minor_faults() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // The command name (field 2) is in parentheses and may hold
+            // spaces: count fields from after its closing one.
+            let rest = &s[s.rfind(')')? + 1..];
+            rest.split_whitespace().nth(7)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// spawn_many_faults: the minor page faults taken during one spawn_many
+/// burst on a fresh runtime, per 1,000 tasks: memory the burst touches for
+/// the first time (a fresh heap, or one the allocator trimmed back to the
+/// kernel when the previous runtime shut down). Process-wide, so worker
+/// threads count too.
+pub fn spawn_many_faults<R: Runtime>(c: &Cfg) -> f64 {
+    let n = c.n(100_000);
+    let faults = root::<R, _>(async move {
+        let before = minor_faults();
+        spawn_burst::<R>(n).await;
+        minor_faults() - before
+    });
+    faults as f64 * 1000.0 / n as f64
 }
 
 /// spawn_many_block_on: spawn_many driven from the `block_on` future itself
