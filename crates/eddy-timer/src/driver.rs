@@ -1,15 +1,13 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use eddy_core::{Clock, Park, Unpark};
 
-use crate::handle::{NOT_PARKED, Shared};
-use crate::lock::SpinLock;
-use crate::wheel::Wheel;
+use crate::handle::{NOT_PARKED, Shared, earliest};
 use crate::{ManualClock, TimerHandle};
 
 /// How many wakers are taken out of the store per lock: bounds how long an
@@ -108,7 +106,61 @@ impl<P: Park> TimerDriver<P> {
     /// # drop(driver);
     /// ```
     pub fn new(inner: P, clock: Arc<dyn Clock>) -> (TimerDriver<P>, TimerHandle) {
-        Self::build(inner, clock, None)
+        Self::build(inner, clock, None, 1)
+    }
+
+    /// Like [`new`](TimerDriver::new), with the timer store split into
+    /// `shards` independently locked parts (rounded up to a power of two,
+    /// at most 64): for a multi-threaded runtime, one per worker, so workers
+    /// registering timers at the same moment do not wait for each other's
+    /// lock or bounce its cache line.
+    ///
+    /// A timer registers in the shard of the thread that first polls it.
+    /// The driver fires all shards, each in deadline order with equal
+    /// deadlines in creation order; between timers in *different* shards
+    /// that are due on the same tick, the order is the shards' order.
+    /// Timers created on one thread share a shard, so their order is the
+    /// same as with one shard.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use eddy_core::{Park, Unpark};
+    /// # struct NoPark;
+    /// # impl Park for NoPark {
+    /// #     fn park(&mut self, _: Option<Duration>) -> std::io::Result<()> { Ok(()) }
+    /// #     fn unparker(&self) -> Arc<dyn Unpark> { Arc::new(|| {}) }
+    /// # }
+    /// use eddy_timer::{ManualClock, Sleep, TimerDriver};
+    /// use futures_lite::future;
+    ///
+    /// let clock = ManualClock::new();
+    /// let (mut driver, handle) = TimerDriver::new_sharded(NoPark, Arc::new(clock.clone()), 4);
+    /// let deadline = clock.now() + Duration::from_millis(5);
+    /// // One timer registered on another thread, one on this one.
+    /// let h = handle.clone();
+    /// let mut there = std::thread::spawn(move || {
+    ///     let mut s = Sleep::new_in(&h, deadline);
+    ///     assert!(future::block_on(future::poll_once(&mut s)).is_none());
+    ///     s
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// let mut here = Sleep::new_in(&handle, deadline);
+    /// assert!(future::block_on(future::poll_once(&mut here)).is_none());
+    /// assert_eq!(handle.timer_count(), 2);
+    ///
+    /// clock.advance(Duration::from_millis(5));
+    /// assert_eq!(driver.fire_expired(), 2);
+    /// assert!(future::block_on(future::poll_once(&mut there)).is_some());
+    /// assert!(future::block_on(future::poll_once(&mut here)).is_some());
+    /// ```
+    pub fn new_sharded(
+        inner: P,
+        clock: Arc<dyn Clock>,
+        shards: usize,
+    ) -> (TimerDriver<P>, TimerHandle) {
+        Self::build(inner, clock, None, shards)
     }
 
     /// A driver over `inner` on a manual clock: deadlines never make the
@@ -131,25 +183,22 @@ impl<P: Park> TimerDriver<P> {
     /// assert!(!driver.auto_advance());
     /// ```
     pub fn new_manual(inner: P, clock: ManualClock) -> (TimerDriver<P>, TimerHandle) {
-        Self::build(inner, Arc::new(clock.clone()), Some(clock))
+        // One shard: auto-advance jumps to the earliest deadline, which
+        // must be read in one snapshot with the inserts it races.
+        Self::build(inner, Arc::new(clock.clone()), Some(clock), 1)
     }
 
     fn build(
         inner: P,
         clock: Arc<dyn Clock>,
         manual: Option<ManualClock>,
+        shards: usize,
     ) -> (TimerDriver<P>, TimerHandle) {
         let unpark = inner.unparker();
         if let Some(m) = &manual {
             m.watch(&unpark);
         }
-        let shared = Arc::new(Shared {
-            store: SpinLock::new(Wheel::new()),
-            base: clock.now(),
-            clock,
-            wake_target: AtomicU64::new(NOT_PARKED),
-            unpark,
-        });
+        let shared = Arc::new(Shared::new(shards, clock, unpark));
         let handle = TimerHandle::from_shared(shared);
         let driver = TimerDriver {
             inner,
@@ -291,20 +340,24 @@ impl<P: Park> TimerDriver<P> {
         let shared = &*self.handle.shared;
         let now = shared.tick_floor(shared.clock.now());
         let mut fired = 0;
-        loop {
-            let more = shared
-                .lock()
-                .fire_expired(now, &mut self.wakers, FIRE_BATCH);
-            fired += self.wakers.len();
-            for waker in self.wakers.drain(..) {
-                // A user-made waker that panics must not cost the rest of
-                // the batch their wake-up, nor unwind into the worker.
-                eddy_core::wake_contained(waker);
-            }
-            if !more {
-                return fired;
+        for shard in &shared.shards {
+            loop {
+                let more = shard
+                    .store
+                    .lock()
+                    .fire_expired(now, &mut self.wakers, FIRE_BATCH);
+                fired += self.wakers.len();
+                for waker in self.wakers.drain(..) {
+                    // A user-made waker that panics must not cost the rest of
+                    // the batch their wake-up, nor unwind into the worker.
+                    eddy_core::wake_contained(waker);
+                }
+                if !more {
+                    break;
+                }
             }
         }
+        fired
     }
 
     /// Decides the inner timeout and publishes the wake-up target, under the
@@ -314,8 +367,23 @@ impl<P: Park> TimerDriver<P> {
         let shared = &*self.handle.shared;
         let now = shared.clock.now();
         let now_tick = shared.tick_floor(now);
-        let store = shared.lock();
-        let next = store.next_expiration();
+        shared.with_all_locked(
+            None,
+            |min, w| earliest(min, w.next_expiration()),
+            |next| self.plan_locked(timeout, now, now_tick, next),
+        )
+    }
+
+    /// [`plan`](Self::plan) once every shard is locked and `next` (the
+    /// earliest slot with a timer, over all shards) is known.
+    fn plan_locked(
+        &self,
+        timeout: Option<Duration>,
+        now: Instant,
+        now_tick: u64,
+        next: Option<u64>,
+    ) -> (Option<Duration>, Option<Instant>) {
+        let shared = &*self.handle.shared;
         let due = next.is_some_and(|t| t <= now_tick);
         let (inner_timeout, target, jump_limit) = if due || timeout == Some(Duration::ZERO) {
             (Some(Duration::ZERO), NOT_PARKED, None)
@@ -350,7 +418,6 @@ impl<P: Park> TimerDriver<P> {
             (wait, target.max(1), None)
         };
         shared.wake_target.store(target, Ordering::Relaxed);
-        drop(store);
         (inner_timeout, jump_limit)
     }
 }
@@ -368,11 +435,16 @@ impl<P: Park> Park for TimerDriver<P> {
         {
             // Under the lock, like every other access, so an insert racing
             // with the wake-up either sees NOT_PARKED or unparks harmlessly.
-            let _store = shared.lock();
-            shared.wake_target.store(NOT_PARKED, Ordering::Relaxed);
+            shared.with_all_locked(
+                (),
+                |(), _| (),
+                |()| {
+                    shared.wake_target.store(NOT_PARKED, Ordering::Relaxed);
+                },
+            );
         }
         if let (Some(limit), Some(clock)) = (jump_limit, &self.manual) {
-            let next = shared.lock().next_deadline();
+            let next = shared.fold_shards(None, |min, w| earliest(min, w.next_deadline()));
             if let Some(at) = next.and_then(|t| shared.instant_of(t)) {
                 // The driver moves its own clock: no need to wake itself
                 // (other drivers on the clock are woken).

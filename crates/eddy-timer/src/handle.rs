@@ -1,8 +1,8 @@
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use eddy_core::{Clock, Unpark};
@@ -15,24 +15,129 @@ use crate::wheel::{RESOLUTION, Wheel};
 /// store before it next blocks, so no insert needs to wake it.
 pub(crate) const NOT_PARKED: u64 = 0;
 
+/// The most shards a store is split into (a shard index fits a `u8`).
+pub(crate) const MAX_SHARDS: usize = 64;
+
+/// One lock's worth of the timer store. Aligned to a cache line so two
+/// shards' locks never share one: the point of shards is that threads
+/// registering timers at the same time do not contend.
+#[repr(align(64))]
+pub(crate) struct Shard {
+    pub(crate) store: SpinLock<Wheel>,
+}
+
 /// State shared by a timer driver and every handle and timer future on it.
 pub(crate) struct Shared {
-    pub(crate) store: SpinLock<Wheel>,
+    /// The timer store, split into a power of two of shards (one unless
+    /// built with [`TimerDriver::new_sharded`](crate::TimerDriver::new_sharded)).
+    /// A timer registers in the shard of the thread that first polls it,
+    /// and stays there; the driver fires every shard.
+    pub(crate) shards: Box<[Shard]>,
     pub(crate) clock: Arc<dyn Clock>,
     /// Tick 0: the clock's time when the driver was built.
     pub(crate) base: Instant,
     /// The tick at which the parked driver will wake anyway; inserts due
-    /// earlier must unpark it. Read and written under `store`'s lock, so a
-    /// plain relaxed atomic is enough (it is atomic only so it can live
-    /// outside the lock's data).
+    /// earlier must unpark it. Written with *every* shard's lock held and
+    /// read under one, so a plain relaxed atomic is enough (it is atomic
+    /// only so it can live outside the locks' data).
     pub(crate) wake_target: AtomicU64,
     pub(crate) unpark: Arc<dyn Unpark>,
 }
 
+thread_local! {
+    /// This thread's shard number, taken from a global counter the first
+    /// time the thread registers a timer; a store with `n` shards uses it
+    /// modulo `n`. Consecutive threads (a runtime's workers, started one
+    /// after another) get different shards.
+    static THREAD_SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+fn thread_shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    THREAD_SHARD
+        .try_with(|s| {
+            let mut v = s.get();
+            if v == usize::MAX {
+                v = NEXT.fetch_add(1, Ordering::Relaxed);
+                s.set(v);
+            }
+            v
+        })
+        .unwrap_or(0)
+}
+
+/// Tests: makes this thread register in shard `n` (modulo the count).
+#[cfg(test)]
+pub(crate) fn set_thread_shard(n: usize) {
+    THREAD_SHARD.with(|s| s.set(n));
+}
+
 impl Shared {
+    pub(crate) fn new(shards: usize, clock: Arc<dyn Clock>, unpark: Arc<dyn Unpark>) -> Shared {
+        let n = shards.clamp(1, MAX_SHARDS).next_power_of_two();
+        Shared {
+            shards: (0..n)
+                .map(|_| Shard {
+                    store: SpinLock::new(Wheel::new()),
+                })
+                .collect(),
+            base: clock.now(),
+            clock,
+            wake_target: AtomicU64::new(NOT_PARKED),
+            unpark,
+        }
+    }
+
     #[inline]
-    pub(crate) fn lock(&self) -> SpinGuard<'_, Wheel> {
-        self.store.lock()
+    pub(crate) fn lock(&self, shard: u8) -> SpinGuard<'_, Wheel> {
+        self.shards[usize::from(shard)].store.lock()
+    }
+
+    /// The shard a timer first polled on this thread registers in.
+    #[inline]
+    pub(crate) fn shard_here(&self) -> u8 {
+        if self.shards.len() == 1 {
+            return 0;
+        }
+        // At most `MAX_SHARDS`, so the index fits.
+        (thread_shard() & (self.shards.len() - 1)) as u8
+    }
+
+    /// Locks every shard in index order (the one order all multi-shard
+    /// lockers use, so they cannot deadlock), folds `visit` over them, and
+    /// runs `f` on the result while all are still held. No allocation: one
+    /// stack frame per shard.
+    pub(crate) fn with_all_locked<A, R>(
+        &self,
+        init: A,
+        visit: impl Fn(A, &Wheel) -> A,
+        f: impl FnOnce(A) -> R,
+    ) -> R {
+        fn go<A, R, V: Fn(A, &Wheel) -> A, F: FnOnce(A) -> R>(
+            shards: &[Shard],
+            acc: A,
+            visit: &V,
+            f: F,
+        ) -> R {
+            match shards.split_first() {
+                None => f(acc),
+                Some((first, rest)) => {
+                    let guard = first.store.lock();
+                    let acc = visit(acc, &guard);
+                    // `guard` is released after the shards after it.
+                    go(rest, acc, visit, f)
+                }
+            }
+        }
+        go(&self.shards, init, &visit, f)
+    }
+
+    /// Folds `visit` over the shards, locking each in turn (never two at
+    /// once): for reads that need no snapshot across shards.
+    pub(crate) fn fold_shards<A>(&self, init: A, visit: impl Fn(A, &Wheel) -> A) -> A {
+        self.shards
+            .iter()
+            .fold(init, |acc, s| visit(acc, &s.store.lock()))
     }
 
     /// The tick a deadline is filed under: rounded up, so a timer never fires
@@ -57,6 +162,14 @@ impl Shared {
     /// parked driver need a wake-up?
     pub(crate) fn needs_unpark(&self, tick: u64) -> bool {
         tick < self.wake_target.load(Ordering::Relaxed)
+    }
+}
+
+/// The earlier of two optional ticks.
+pub(crate) fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -263,7 +376,9 @@ impl TimerHandle {
     /// assert!(handle.next_deadline().unwrap() >= clock.now() + Duration::from_millis(5));
     /// ```
     pub fn next_deadline(&self) -> Option<Instant> {
-        let tick = self.shared.lock().next_deadline()?;
+        let tick = self
+            .shared
+            .fold_shards(None, |min, w| earliest(min, w.next_deadline()))?;
         self.shared.instant_of(tick)
     }
 
@@ -284,7 +399,7 @@ impl TimerHandle {
     /// assert_eq!(handle.timer_count(), 0);
     /// ```
     pub fn timer_count(&self) -> usize {
-        self.shared.lock().len()
+        self.shared.fold_shards(0, |n, w| n + w.len())
     }
 }
 

@@ -180,7 +180,11 @@ enum State {
     /// Due, but not yet suspended: the next poll wakes the task and returns
     /// `Pending` once (`sleep(Duration::ZERO)` is `asyncio.sleep(0)`).
     Yield,
-    Registered(Key),
+    /// In the store, in shard `shard`.
+    Registered {
+        key: Key,
+        shard: u8,
+    },
     Elapsed,
 }
 
@@ -296,12 +300,12 @@ impl Sleep {
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         this.deadline = deadline;
-        if let State::Registered(key) = this.state {
+        if let State::Registered { key, shard } = this.state {
             let shared = &this.handle.shared;
             if deadline > shared.clock.now() {
                 let tick = shared.tick_ceil(deadline);
                 let (moved, unpark) = {
-                    let mut store = shared.lock();
+                    let mut store = shared.lock(shard);
                     let moved = store.reschedule(key, tick);
                     (moved, moved && shared.needs_unpark(tick))
                 };
@@ -312,7 +316,7 @@ impl Sleep {
                     return;
                 }
             } else {
-                let waker = shared.lock().cancel(key);
+                let waker = shared.lock(shard).cancel(key);
                 if let Some(waker) = waker {
                     waker.wake();
                 }
@@ -335,8 +339,8 @@ impl Future for Sleep {
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
-            State::Registered(key) => {
-                if shared.lock().poll_entry(key, cx.waker()) {
+            State::Registered { key, shard } => {
+                if shared.lock(shard).poll_entry(key, cx.waker()) {
                     Poll::Pending
                 } else {
                     // Only the driver removes a timer we still hold a key
@@ -363,8 +367,9 @@ impl Future for Sleep {
                     return late(cx);
                 }
                 let tick = shared.tick_ceil(this.deadline);
+                let shard = shared.shard_here();
                 let (key, unpark) = {
-                    let mut store = shared.lock();
+                    let mut store = shared.lock(shard);
                     if fresh && tick <= store.elapsed() {
                         drop(store);
                         this.state = State::Elapsed;
@@ -376,7 +381,7 @@ impl Future for Sleep {
                 if unpark {
                     shared.unpark.unpark();
                 }
-                this.state = State::Registered(key);
+                this.state = State::Registered { key, shard };
                 Poll::Pending
             }
         }
@@ -385,10 +390,10 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let State::Registered(key) = self.state {
+        if let State::Registered { key, shard } = self.state {
             // Bind the waker so it drops after the lock is released: dropping a
             // waker can run arbitrary executor code.
-            let waker = self.handle.shared.lock().cancel(key);
+            let waker = self.handle.shared.lock(shard).cancel(key);
             drop(waker);
         }
     }
@@ -399,7 +404,7 @@ impl fmt::Debug for Sleep {
         let state = match self.state {
             State::Idle | State::Until | State::Fresh => "idle",
             State::Yield => "yield",
-            State::Registered(_) => "registered",
+            State::Registered { .. } => "registered",
             State::Elapsed => "elapsed",
         };
         f.debug_struct("Sleep")

@@ -451,8 +451,9 @@ fn auto_advance_jumps_only_when_idle() {
     assert_eq!(park.timeouts().last(), Some(&None));
 }
 
-/// Inserts a sleep from another thread while the driver is parked in `hook`.
-fn insert_while_parked(existing: Duration, new: Duration) -> usize {
+/// Inserts a sleep from another thread while the driver is parked in `hook`;
+/// with `shards` > 1 the other thread registers in another shard.
+fn insert_while_parked(existing: Duration, new: Duration, shards: usize) -> usize {
     let clock = ManualClock::new();
     let unparks = Arc::new(AtomicUsize::new(0));
     let slot: Arc<Mutex<Option<TimerHandle>>> = Arc::new(Mutex::new(None));
@@ -464,6 +465,7 @@ fn insert_while_parked(existing: Duration, new: Duration) -> usize {
         let handle = hook_slot.lock().unwrap().clone().unwrap();
         let at = hook_clock.now() + new;
         let s = std::thread::spawn(move || {
+            crate::handle::set_thread_shard(1);
             let mut s = Sleep::new_in(&handle, at);
             assert!(poll(&mut s, Waker::noop()).is_pending());
             s
@@ -477,8 +479,9 @@ fn insert_while_parked(existing: Duration, new: Duration) -> usize {
         hook,
         unparks: unparks.clone(),
     };
-    let (mut driver, handle) = TimerDriver::new(park, Arc::new(clock.clone()));
+    let (mut driver, handle) = TimerDriver::new_sharded(park, Arc::new(clock.clone()), shards);
     *slot.lock().unwrap() = Some(handle.clone());
+    crate::handle::set_thread_shard(0);
     let mut s = Sleep::new_in(&handle, clock.now() + existing);
     assert!(poll(&mut s, Waker::noop()).is_pending());
     driver.park(None).unwrap();
@@ -489,9 +492,25 @@ fn insert_while_parked(existing: Duration, new: Duration) -> usize {
 
 #[test]
 fn cross_thread_insert_unparks_only_when_earlier() {
-    assert_eq!(insert_while_parked(ms(50), ms(10)), 1);
-    assert_eq!(insert_while_parked(ms(50), ms(80)), 0);
-    assert_eq!(insert_while_parked(ms(50), ms(50)), 0);
+    // One shard, and two: the earlier timer lands in a shard other than the
+    // one holding the deadline the driver sleeps until.
+    for shards in [1, 2] {
+        assert_eq!(
+            insert_while_parked(ms(50), ms(10), shards),
+            1,
+            "{shards} shards"
+        );
+        assert_eq!(
+            insert_while_parked(ms(50), ms(80), shards),
+            0,
+            "{shards} shards"
+        );
+        assert_eq!(
+            insert_while_parked(ms(50), ms(50), shards),
+            0,
+            "{shards} shards"
+        );
+    }
 }
 
 #[test]
@@ -571,9 +590,22 @@ fn sleep_ops() -> impl proptest::strategy::Strategy<Value = Vec<SleepOp>> {
 /// Sleeps on a driver vs a model of `(deadline µs since t0, done)`: after
 /// every driver turn exactly the sleeps whose deadline, rounded up to whole
 /// ms, is at or before the time rounded down to whole ms have been woken.
-fn sleep_model_check(ops: &[SleepOp]) -> Result<(), proptest::test_runner::TestCaseError> {
+///
+/// With `shards` > 1 the driver is sharded and each new sleep registers in
+/// a shard chosen by its number, as if polled on another thread.
+fn sleep_model_check(
+    ops: &[SleepOp],
+    shards: usize,
+) -> Result<(), proptest::test_runner::TestCaseError> {
     use proptest::prop_assert_eq;
-    let (mut driver, handle, clock, _) = manual();
+    let (mut driver, handle, clock) = if shards == 1 {
+        let (d, h, c, _) = manual();
+        (d, h, c)
+    } else {
+        let clock = ManualClock::new();
+        let (d, h) = TimerDriver::new_sharded(FakePark::default(), Arc::new(clock.clone()), shards);
+        (d, h, clock)
+    };
     let t0 = clock.now();
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut sleeps: Vec<Option<(Sleep, i64, bool)>> = Vec::new();
@@ -590,6 +622,7 @@ fn sleep_model_check(ops: &[SleepOp]) -> Result<(), proptest::test_runner::TestC
         match *op {
             SleepOp::New(d) => {
                 let id = sleeps.len() as u64;
+                crate::handle::set_thread_shard(id as usize * 7);
                 // Odd positive deltas go through `sleep(d)` (the path that
                 // skips the clock read on first poll), the rest `new_in`.
                 let mut s = if d > 0 && d % 2 == 1 {
@@ -653,14 +686,29 @@ proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
     #[test]
     fn sleeps_match_model(ops in sleep_ops()) {
-        sleep_model_check(&ops)?;
+        sleep_model_check(&ops, 1)?;
+    }
+
+    #[test]
+    fn sharded_sleeps_match_model(ops in sleep_ops()) {
+        sleep_model_check(&ops, 4)?;
     }
 }
 
 #[test]
 fn threads_share_one_real_driver() {
+    threads_share_one_driver(1);
+}
+
+#[test]
+fn threads_share_one_sharded_real_driver() {
+    threads_share_one_driver(2);
+}
+
+fn threads_share_one_driver(shards: usize) {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let (mut driver, handle) = TimerDriver::new(CondvarPark::default(), Arc::new(SystemClock));
+    let (mut driver, handle) =
+        TimerDriver::new_sharded(CondvarPark::default(), Arc::new(SystemClock), shards);
     let stop = Arc::new(AtomicBool::new(false));
     let unpark = driver.unparker();
     let stop2 = stop.clone();
@@ -674,6 +722,7 @@ fn threads_share_one_real_driver() {
         .map(|w| {
             let handle = handle.clone();
             std::thread::spawn(move || {
+                crate::handle::set_thread_shard(w as usize);
                 for i in 0..150u64 {
                     // Short waits, awaited to completion...
                     let d = Duration::from_micros((i * 37 + w * 11) % 2_000);

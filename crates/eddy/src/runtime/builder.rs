@@ -529,9 +529,18 @@ impl Builder {
         }
         let reactor = Reactor::new()?;
         let reactor_handle = reactor.handle();
+        // One timer shard per worker on the multi-threaded flavour, so that
+        // workers registering timers at once do not share a lock (the
+        // executor's own default worker count when none was set).
+        let shards = match self.flavor {
+            Flavor::CurrentThread => 1,
+            Flavor::MultiThread => self
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        };
         let (driver, timer_handle) = match &self.clock {
-            ClockChoice::System => TimerDriver::new(reactor, Arc::new(SystemClock)),
-            ClockChoice::Custom(c) => TimerDriver::new(reactor, c.clone()),
+            ClockChoice::System => TimerDriver::new_sharded(reactor, Arc::new(SystemClock), shards),
+            ClockChoice::Custom(c) => TimerDriver::new_sharded(reactor, c.clone(), shards),
             ClockChoice::Manual {
                 clock,
                 auto_advance,
