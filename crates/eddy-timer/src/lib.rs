@@ -15,6 +15,11 @@
 //!   and cancel are O(1), allocate nothing beyond amortised slab growth and
 //!   make no system call. Keys carry a generation, so cancelling a timer that
 //!   already fired can never remove another timer that reused its slot.
+//!   [`TimerDriver::new_sharded`] splits the store into independently locked
+//!   shards (a multi-threaded runtime makes one per worker): a timer
+//!   registers in the shard of the thread that first polls it, so workers
+//!   creating timers at once do not wait on one lock, and the driver fires
+//!   every shard.
 //! * The [`TimerDriver`] is a [`Park`](eddy_core::Park) that wraps another
 //!   `Park` (the reactor in a real runtime, a fake in tests). Its `park`
 //!   shortens the inner park's timeout to the next deadline, then fires every
