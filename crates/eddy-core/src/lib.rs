@@ -20,7 +20,9 @@
 //! It also holds the vocabulary every layer shares: [`TaskId`], [`TaskMeta`],
 //! [`JoinError`] and [`Panic`].
 //!
-//! This crate contains no runtime code and no `unsafe`.
+//! It contains no runtime code. Its one piece of shared machinery is
+//! [`SpinLock`], the lock of the timer store and of the executor's task
+//! registry, and the only `unsafe` in it (one module, `spin`).
 //!
 //! # Example: a fake `Park` for tests
 //!
@@ -48,17 +50,20 @@
 //! park.park(None).unwrap();
 //! assert_eq!(parks.load(Ordering::Relaxed), 1);
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod abandon;
 mod clock;
 mod park;
 mod spawn;
+#[allow(unsafe_code)]
+mod spin;
 mod task;
 mod wake;
 
 pub use clock::Clock;
 pub use park::{Park, Unpark};
 pub use spawn::{BoxFuture, DynTask, Spawn, SpawnError, TaskControl};
+pub use spin::{SpinGuard, SpinLock};
 pub use task::{JoinError, Panic, TaskId, TaskMeta};
 pub use wake::wake_contained;

@@ -344,7 +344,7 @@ impl LocalSet {
 
     /// `true` while a task of the set is alive.
     fn has_tasks(&self) -> bool {
-        !lock(&self.shared.registry).tasks.is_empty()
+        !self.shared.registry.lock().tasks.is_empty()
     }
 }
 
@@ -407,7 +407,7 @@ impl Drop for LocalSet {
 impl fmt::Debug for LocalSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalSet")
-            .field("tasks", &lock(&self.shared.registry).tasks.len())
+            .field("tasks", &self.shared.registry.lock().tasks.len())
             .finish_non_exhaustive()
     }
 }

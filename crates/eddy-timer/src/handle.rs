@@ -5,10 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use eddy_core::{Clock, Unpark};
+use eddy_core::{Clock, SpinGuard, SpinLock, Unpark};
 
 use crate::TimerError;
-use crate::lock::{SpinGuard, SpinLock};
 use crate::wheel::{RESOLUTION, Wheel};
 
 /// `wake_target` value meaning "the driver is not blocked": it re-reads the

@@ -72,8 +72,8 @@
 //! lock). Two changes took it from 130 ns to the current figures:
 //! `sleep(d)` reads the clock once instead of twice (−25 ns), and the store's
 //! lock is a small spin lock whose unlock is a plain release store instead of
-//! `std::sync::Mutex`'s `xchg` (−12 ns; the crate's only `unsafe`, in
-//! `src/lock.rs`). Now: **~85 ns** with `SystemClock`, ~60 ns with a
+//! `std::sync::Mutex`'s `xchg` (−12 ns; [`eddy_core::SpinLock`], shared
+//! with the executor's task registry). Now: **~85 ns** with `SystemClock`, ~60 ns with a
 //! `ManualClock`, ~148 ns/timer for the 100k-sleep run.
 //!
 //! # Example
@@ -109,15 +109,12 @@
 //! drop(a); // unregisters
 //! assert_eq!(handle.timer_count(), 0);
 //! ```
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod clock;
 mod driver;
 mod handle;
 mod interval;
-// The one module with `unsafe`: see its docs for the measured reason.
-#[allow(unsafe_code)]
-mod lock;
 mod sleep;
 mod wheel;
 

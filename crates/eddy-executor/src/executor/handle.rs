@@ -14,7 +14,6 @@ use eddy_core::{BoxFuture, DynTask, Spawn, SpawnError, TaskMeta};
 
 use super::context::{WORKER, WorkerCtx, with_worker};
 use super::shared::{ExecutorStats, Flavor, Shared};
-use crate::lock::lock;
 use crate::task::Task;
 
 /// What this thread's spawn functions target.
@@ -387,7 +386,7 @@ impl Future for AllFinished {
     type Output = ();
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut reg = lock(&self.shared.registry);
+        let mut reg = self.shared.registry.lock();
         if reg.tasks.is_empty() {
             return Poll::Ready(());
         }

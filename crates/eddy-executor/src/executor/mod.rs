@@ -28,7 +28,6 @@ use eddy_core::Park;
 
 use crate::debug::{DeadlockCheck, DebugEvent, DebugOptions, UnhandledPanic};
 use crate::hooks::{BuildExtras, Hooks};
-use crate::lock::lock;
 use crate::task::run_task;
 use context::{WorkerCtx, with_worker};
 use handle::WorkerGuard;
@@ -556,7 +555,7 @@ impl Shared {
                 ran = true;
                 run_task(self, r, true);
             }
-            if !ran && lock(&self.registry).tasks.is_empty() {
+            if !ran && self.registry.lock().tasks.is_empty() {
                 break;
             }
             if !ran {

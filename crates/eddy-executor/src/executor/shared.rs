@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread::Thread;
 
 use concurrent_queue::ConcurrentQueue;
-use eddy_core::{Park, TaskId, TaskMeta, Unpark};
+use eddy_core::{Park, SpinLock, TaskId, TaskMeta, Unpark};
 use slab::Slab;
 
 use crate::hooks::Hooks;
@@ -113,7 +113,14 @@ pub(crate) struct Shared {
     pub(crate) workers: Box<[WorkerShared]>,
     /// Every task whose future is alive, by registry key: its id and a waker,
     /// so shutdown can cancel idle tasks and `Task::cancel` can wake them.
-    pub(crate) registry: Mutex<Registry>,
+    /// Locked twice per task (spawn, exit) and from every thread that
+    /// spawns or finishes tasks: a spin lock, whose unlock is a plain store
+    /// and whose waiters never sleep in the kernel (see `eddy_core::SpinLock`
+    /// for the measurement). Hold it only for slab-sized work: nothing
+    /// that wakes a task or runs user code (the task's own waker is
+    /// dropped after unlocking in `unregister`: it can be the task's last
+    /// reference, and freeing the task drops its output).
+    pub(crate) registry: SpinLock<Registry>,
     pub(crate) driver: Mutex<Box<dyn Park>>,
     pub(crate) driver_unpark: Arc<dyn Unpark>,
     pub(crate) sleepers: Mutex<Vec<usize>>,
@@ -216,7 +223,7 @@ impl Shared {
                     notified: AtomicBool::new(false),
                 })
                 .collect(),
-            registry: Mutex::new(Registry {
+            registry: SpinLock::new(Registry {
                 tasks: Slab::new(),
                 idle_waiters: Vec::new(),
                 spawned: 0,
@@ -246,12 +253,12 @@ impl Shared {
     /// Removes the task `id` from the registry (a no-op if it has left
     /// already); `false` if it was not there.
     pub(crate) fn unregister(&self, key: u32, id: TaskId) -> bool {
-        let mut reg = lock(&self.registry);
+        let mut reg = self.registry.lock();
         let k = key as usize;
         if !matches!(reg.tasks.get(k), Some((i, _)) if *i == id) {
             return false;
         }
-        reg.tasks.remove(k);
+        let (_, waker) = reg.tasks.remove(k);
         if !reg.remote_flags.is_empty() {
             if let Some(r) = reg.remote_flags.remove(&key) {
                 if r.set != r.delivered {
@@ -276,6 +283,7 @@ impl Shared {
             exited.append(&mut reg.idle_waiters);
         }
         drop(reg);
+        drop(waker);
         // Exit and idle waiters hold wakers from anywhere (a `wait_for`, an
         // `all_finished` in user code): one that panics must not unwind into
         // the task that is finishing.
@@ -295,7 +303,7 @@ impl Shared {
         token: &mut Option<u64>,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
-        let mut reg = lock(&self.registry);
+        let mut reg = self.registry.lock();
         if !matches!(reg.tasks.get(key as usize), Some((i, _)) if *i == id) {
             if let Some(t) = token.take() {
                 reg.exit_waiters.retain(|w| w.2 != t);
@@ -322,13 +330,13 @@ impl Shared {
 
     /// Drops the waiter `token` registered by [`Shared::poll_exit`].
     pub(crate) fn forget_exit(&self, token: u64) {
-        lock(&self.registry).exit_waiters.retain(|w| w.2 != token);
+        self.registry.lock().exit_waiters.retain(|w| w.2 != token);
     }
 
     /// Sets `flag` for the task `id` from a cancel handle. `false` when the
     /// task is gone or a cancel handle had already set the flag.
     pub(crate) fn set_remote_flag(&self, key: u32, id: TaskId, flag: u8) -> bool {
-        let mut reg = lock(&self.registry);
+        let mut reg = self.registry.lock();
         let waker = match reg.tasks.get(key as usize) {
             Some((i, w)) if *i == id => w.clone(),
             _ => return false,
@@ -361,7 +369,7 @@ impl Shared {
 
     /// Takes the flags cancel handles set for the task `id`.
     pub(crate) fn take_remote_flags(&self, key: u32, id: TaskId) -> u8 {
-        let mut reg = lock(&self.registry);
+        let mut reg = self.registry.lock();
         let flags = match reg.remote_flags.get_mut(&key) {
             Some(r) if r.id == id && r.set != r.delivered => {
                 let f = r.set & !r.delivered;
@@ -378,13 +386,15 @@ impl Shared {
 
     /// `true` while the task `id` is registered under `key`.
     pub(crate) fn is_alive(&self, key: u32, id: TaskId) -> bool {
-        matches!(lock(&self.registry).tasks.get(key as usize), Some((i, _)) if *i == id)
+        matches!(self.registry.lock().tasks.get(key as usize), Some((i, _)) if *i == id)
     }
 
     /// Wakes the task registered under `key`, if it is still the task `id`
     /// (the slot may have been reused after it finished).
     pub(crate) fn wake_task(&self, key: u32, id: TaskId) {
-        let waker = lock(&self.registry)
+        let waker = self
+            .registry
+            .lock()
             .tasks
             .get(key as usize)
             .filter(|(i, _)| *i == id)
@@ -397,7 +407,9 @@ impl Shared {
     /// Wakes every live task once (shutdown, cancel-all). The wakers are
     /// cloned out first: waking schedules, and must not hold the registry.
     pub(crate) fn wake_all_tasks(&self) {
-        let wakers: Vec<Waker> = lock(&self.registry)
+        let wakers: Vec<Waker> = self
+            .registry
+            .lock()
             .tasks
             .iter()
             .map(|(_, (_, w))| w.clone())
@@ -464,7 +476,7 @@ impl Shared {
 
     pub(crate) fn stats(&self) -> ExecutorStats {
         let (spawned, alive) = {
-            let reg = lock(&self.registry);
+            let reg = self.registry.lock();
             (reg.spawned, reg.tasks.len())
         };
         ExecutorStats {
@@ -481,7 +493,9 @@ impl Shared {
     pub(crate) fn task_infos(&self) -> Vec<TaskInfo> {
         match self.hooks.snapshot() {
             Some(tasks) => tasks,
-            None => lock(&self.registry)
+            None => self
+                .registry
+                .lock()
                 .tasks
                 .iter()
                 .map(|(_, (id, _))| TaskInfo::untracked(*id))

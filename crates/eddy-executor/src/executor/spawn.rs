@@ -10,7 +10,6 @@ use eddy_core::{JoinError, TaskId, TaskMeta};
 
 use super::context::{schedule, with_worker};
 use super::shared::{Flavor, Header, Runnable, Shared};
-use crate::lock::lock;
 use crate::task::{CachePadded, Task, TaskFuture, run_task_eagerly};
 
 impl Shared {
@@ -73,7 +72,7 @@ impl Shared {
         let id = TaskId::next();
         self.hooks.on_spawn(id, &meta);
         let closing = self.closing.load(Ordering::Acquire);
-        let mut reg = lock(&self.registry);
+        let mut reg = self.registry.lock();
         reg.spawned += 1;
         let entry = reg.tasks.vacant_entry();
         let header = Header::new(id, meta, entry.key(), closing, self.clone());
