@@ -59,6 +59,13 @@ struct RunState {
     completed: Cell<u8>,
     /// Destructor panics caught that no outcome could report.
     drop_panics: Cell<u32>,
+}
+
+/// What a task's last poll leaves for the reports (cold: a panic, or an
+/// `Err` in debug mode). Kept out of [`RunState`] because these fields own
+/// heap data: a thread-local with drop glue is registered for destruction
+/// and checked on every access, and `RUN` is read several times per poll.
+struct RunReport {
     /// The message of the panic that ended the task, for reports.
     panic_msg: RefCell<Option<String>>,
     /// The `Err` output that ended the task, in debug mode, for reports.
@@ -77,6 +84,10 @@ thread_local! {
             forced_cancel: Cell::new(0),
             completed: Cell::new(0),
             drop_panics: Cell::new(0),
+        }
+    };
+    static REPORT: RunReport = const {
+        RunReport {
             panic_msg: RefCell::new(None),
             err_output: RefCell::new(None),
         }
@@ -160,7 +171,7 @@ fn report_poll(shared: &Shared, id: TaskId, started: Option<Instant>, outcome: u
     }
     // Taken whatever the outcome: a destructor that panicked after the
     // output was looked at turned the `Err` into a panic.
-    let err = RUN.try_with(|r| r.err_output.take()).ok().flatten();
+    let err = REPORT.try_with(|r| r.err_output.take()).ok().flatten();
     let end = match outcome {
         OUTCOME_PANICKED => {
             PollEnd::Panicked(take_panic_message().unwrap_or_else(|| "<non-string panic>".into()))
@@ -175,7 +186,7 @@ fn report_poll(shared: &Shared, id: TaskId, started: Option<Instant>, outcome: u
 
 /// The message of the panic that just ended a task on this thread.
 fn take_panic_message() -> Option<String> {
-    RUN.try_with(|r| r.panic_msg.take()).ok().flatten()
+    REPORT.try_with(|r| r.panic_msg.take()).ok().flatten()
 }
 
 /// Runs a freshly spawned task inside the spawner's poll (eager start), or
@@ -476,7 +487,7 @@ impl<F> TaskFuture<F> {
 #[cold]
 fn note_output<T: 'static>(v: &T) {
     if let Some(e) = err_output(v) {
-        let _ = RUN.try_with(|r| r.err_output.replace(Some(e)));
+        let _ = REPORT.try_with(|r| r.err_output.replace(Some(e)));
     }
 }
 
@@ -520,7 +531,7 @@ fn poll_drain(id: Option<TaskId>, shutdown: bool, cx: &mut Context<'_>) -> Optio
 fn record_panic(payload: Box<dyn std::any::Any + Send>) -> JoinError {
     let panic = Panic::new(payload);
     let msg = panic.message().unwrap_or("<non-string panic>").to_owned();
-    let _ = RUN.try_with(|r| r.panic_msg.replace(Some(msg)));
+    let _ = REPORT.try_with(|r| r.panic_msg.replace(Some(msg)));
     JoinError::Panicked(panic)
 }
 
