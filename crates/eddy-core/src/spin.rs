@@ -1,6 +1,7 @@
-//! A test-and-test-and-set spin lock that yields: the lock of eddy's two
-//! hottest shared structures, the timer store (eddy-timer) and the
-//! executor's task registry (eddy-executor).
+//! A test-and-test-and-set spin lock that yields: the lock of eddy's
+//! hottest shared structures, the timer store (eddy-timer), the executor's
+//! task registry (eddy-executor) and the waiter list of eddy-sync's
+//! semaphore engine.
 //!
 //! Why not `std::sync::Mutex`: every timer takes its lock twice (register
 //! on first poll, cancel on drop) and every task takes the registry's twice
