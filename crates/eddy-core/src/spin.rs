@@ -1,30 +1,30 @@
-//! A test-and-test-and-set spin lock that yields: the lock of eddy's
-//! hottest shared structures, the timer store (eddy-timer), the executor's
-//! task registry (eddy-executor) and the waiter list of eddy-sync's
-//! semaphore engine.
-//!
-//! Why not `std::sync::Mutex`: every timer takes its lock twice (register
-//! on first poll, cancel on drop) and every task takes the registry's twice
-//! (spawn, exit), and on this project's machines an atomic read-modify-write
-//! costs ~5–7 ns. `std`'s futex mutex spends two of them per critical
-//! section (a CAS to lock, an `xchg` to unlock so it can see sleeping
-//! waiters); this lock unlocks with a plain release store. Under contention
-//! `std`'s waiters sleep in the kernel and every unlock that finds one makes
-//! a `futex` wake call; with critical sections this short (a slab update)
-//! that costs more than the wait: measured on `spawn_many_block_on` on two
-//! workers (the spawning thread and both workers on the registry), 250–268
-//! → 203–209 ns per task.
-//!
-//! Contenders spin briefly and then yield the CPU; they never sleep in the
-//! kernel, so an unlock never needs a system call. Hold it only for short,
-//! non-blocking sections.
+//! [`SpinLock`]: the one hand-written lock of the workspace.
 
 use std::cell::UnsafeCell;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// A spin lock around a `T` (see the [module docs](self)).
+/// A test-and-test-and-set spin lock that yields: the lock of eddy's
+/// hottest shared structures, the timer store (eddy-timer), the executor's
+/// task registry (eddy-executor) and the waiter list of eddy-sync's
+/// semaphore engine.
+///
+/// Why not `std::sync::Mutex`: every timer takes its lock twice (register
+/// on first poll, cancel on drop) and every task takes the registry's twice
+/// (spawn, exit), and on this project's machines an atomic read-modify-write
+/// costs ~5–7 ns. `std`'s futex mutex spends two of them per critical
+/// section (a CAS to lock, an `xchg` to unlock so it can see sleeping
+/// waiters); this lock unlocks with a plain release store. Under contention
+/// `std`'s waiters sleep in the kernel and every unlock that finds one makes
+/// a `futex` wake call; with critical sections this short (a slab update)
+/// that costs more than the wait: measured on `spawn_many_block_on` on two
+/// workers (the spawning thread and both workers on the registry), 250–268
+/// → 203–209 ns per task.
+///
+/// Contenders spin briefly and then yield the CPU; they never sleep in the
+/// kernel, so an unlock never needs a system call. Hold it only for short,
+/// non-blocking sections.
 ///
 /// ```
 /// let lock = eddy_core::SpinLock::new(Vec::new());
