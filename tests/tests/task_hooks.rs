@@ -134,6 +134,11 @@ fn a_panicking_hook_harms_neither_its_task_nor_the_runtime() {
             rt.block_on(async { eddy::spawn(async { 9 }).await.unwrap() }),
             9
         );
+        // On the multi-threaded flavour `on_terminate` runs on the worker
+        // after the awaiter may already have the output (here after two
+        // hook panics, each capturing a backtrace): shutting the runtime
+        // down joins the workers, so every hook call has returned.
+        drop(rt);
         let tasks = record.tasks.lock().unwrap();
         let victim = tasks
             .values()

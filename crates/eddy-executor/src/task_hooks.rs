@@ -64,7 +64,11 @@ pub trait TaskHooks: Send + Sync + 'static {
     }
 
     /// The task has ended (completed, panicked or cancelled), right after
-    /// its last [`after_poll`](TaskHooks::after_poll). Called once per task.
+    /// its last [`after_poll`](TaskHooks::after_poll). Called once per task,
+    /// on the thread that ran that poll, after the task's output is stored:
+    /// on the multi-threaded flavour an awaiter on another thread may see
+    /// the output before this hook has run (shutting the runtime down waits
+    /// for it).
     fn on_terminate(&self, task: TaskId) {
         let _ = task;
     }
