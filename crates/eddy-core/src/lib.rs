@@ -21,9 +21,8 @@
 //! [`JoinError`] and [`Panic`].
 //!
 //! It contains no runtime code. Its one piece of shared machinery is
-//! [`SpinLock`], the lock of the timer store, of the executor's task
-//! registry and of eddy-sync's semaphore engine, and the only `unsafe` in
-//! it (one module, `spin`).
+//! [`SpinLock`], the lock of the timer store and of the executor's task
+//! registry, and the only `unsafe` in it (one module, `spin`).
 //!
 //! # Example: a fake `Park` for tests
 //!

@@ -5,10 +5,12 @@ use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// A test-and-test-and-set spin lock that yields: the lock of eddy's
-/// hottest shared structures, the timer store (eddy-timer), the executor's
-/// task registry (eddy-executor) and the waiter list of eddy-sync's
-/// semaphore engine.
+/// A test-and-test-and-set spin lock that yields: the lock of eddy's two
+/// hottest internal structures, the timer store (eddy-timer) and the
+/// executor's task registry (eddy-executor). Both are contended only by a
+/// runtime's own threads; a lock that any number of user threads may
+/// contend (eddy-sync's primitives) is better served by `std`'s mutex,
+/// whose waiters sleep.
 ///
 /// Why not `std::sync::Mutex`: every timer takes its lock twice (register
 /// on first poll, cancel on drop) and every task takes the registry's twice

@@ -1,11 +1,11 @@
 //! The engine under `Semaphore`, `Mutex`, `RwLock` and `CapacityLimiter`.
 
-use eddy_core::SpinLock;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use super::{AcquireError, Semaphore, TryAcquireError};
-use crate::waitlist::{Key, WaitList, WakeList};
+use crate::waitlist::{Key, WaitList, WakeList, lock};
 
 const CLOSED: usize = 1;
 const WAITERS: usize = 2;
@@ -26,7 +26,7 @@ const CLOSED_GRANT: usize = usize::MAX;
 /// change together under the lock.
 pub(crate) struct RawSemaphore {
     state: AtomicUsize,
-    waiters: SpinLock<WaitList<usize>>,
+    waiters: Mutex<WaitList<usize>>,
 }
 
 /// Per-future acquisition state, kept inline in the future (no allocation).
@@ -50,7 +50,7 @@ impl RawSemaphore {
         );
         RawSemaphore {
             state: AtomicUsize::new(permits << SHIFT),
-            waiters: SpinLock::new(WaitList::new()),
+            waiters: Mutex::new(WaitList::new()),
         }
     }
 
@@ -92,7 +92,7 @@ impl RawSemaphore {
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
         if let Some(key) = st.key {
-            let mut list = self.waiters.lock();
+            let mut list = lock(&self.waiters);
             if list.is_notified(key) {
                 st.key = None;
                 let data = list.remove(key);
@@ -109,7 +109,7 @@ impl RawSemaphore {
             Err(TryAcquireError::Closed) => return Poll::Ready(Err(AcquireError(()))),
             Err(TryAcquireError::NoPermits) => {}
         }
-        let mut list = self.waiters.lock();
+        let mut list = lock(&self.waiters);
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             if s & CLOSED != 0 {
@@ -141,7 +141,7 @@ impl RawSemaphore {
         let Some(key) = st.key.take() else { return };
         let mut wakes = WakeList::new();
         {
-            let mut list = self.waiters.lock();
+            let mut list = lock(&self.waiters);
             match list.remove(key) {
                 // Granted but never observed: give the permits back so the
                 // next waiter gets them.
@@ -199,7 +199,7 @@ impl RawSemaphore {
         }
         let mut wakes = WakeList::new();
         {
-            let mut list = self.waiters.lock();
+            let mut list = lock(&self.waiters);
             self.grant_locked(&mut list, &mut wakes);
         }
         wakes.wake_all();
@@ -209,7 +209,7 @@ impl RawSemaphore {
         self.state.fetch_or(CLOSED, Ordering::AcqRel);
         let mut wakes = WakeList::new();
         {
-            let mut list = self.waiters.lock();
+            let mut list = lock(&self.waiters);
             list.notify_all(CLOSED_GRANT, &mut wakes);
             self.state.fetch_and(!WAITERS, Ordering::AcqRel);
         }
@@ -227,6 +227,6 @@ impl RawSemaphore {
     /// Waiters queued and not yet served (granted ones that have not polled
     /// since are no longer waiting for anything).
     pub(crate) fn waiters(&self) -> usize {
-        self.waiters.lock().len()
+        lock(&self.waiters).len()
     }
 }
