@@ -111,7 +111,7 @@ impl<P: Park> TimerDriver<P> {
 
     /// Like [`new`](TimerDriver::new), with the timer store split into
     /// `shards` independently locked parts (rounded up to a power of two,
-    /// at most 64): for a multi-threaded runtime, one per worker, so workers
+    /// at least 1 and at most 64): for a multi-threaded runtime, one per worker, so workers
     /// registering timers at the same moment do not wait for each other's
     /// lock or bounce its cache line.
     ///
@@ -432,17 +432,14 @@ impl<P: Park> Park for TimerDriver<P> {
         let (inner_timeout, jump_limit) = self.plan(timeout);
         let result = self.inner.park(inner_timeout);
         let shared = &*self.handle.shared;
-        {
-            // Under the lock, like every other access, so an insert racing
-            // with the wake-up either sees NOT_PARKED or unparks harmlessly.
-            shared.with_all_locked(
-                (),
-                |(), _| (),
-                |()| {
-                    shared.wake_target.store(NOT_PARKED, Ordering::Relaxed);
-                },
-            );
-        }
+        // No lock needed (and none taken: with shards it would be one per
+        // shard on every park). An insert that reads the old target only
+        // unparks us spuriously, which makes the next park return at once;
+        // one that reads `NOT_PARKED` skips an unpark we do not need, since
+        // we are awake and `plan` re-reads every shard before blocking. And
+        // `plan`'s next store, made under every shard's lock, is what any
+        // later insert (under its shard's lock) reads.
+        shared.wake_target.store(NOT_PARKED, Ordering::Relaxed);
         if let (Some(limit), Some(clock)) = (jump_limit, &self.manual) {
             let next = shared.fold_shards(None, |min, w| earliest(min, w.next_deadline()));
             if let Some(at) = next.and_then(|t| shared.instant_of(t)) {

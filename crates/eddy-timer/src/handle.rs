@@ -36,9 +36,10 @@ pub(crate) struct Shared {
     /// Tick 0: the clock's time when the driver was built.
     pub(crate) base: Instant,
     /// The tick at which the parked driver will wake anyway; inserts due
-    /// earlier must unpark it. Written with *every* shard's lock held and
-    /// read under one, so a plain relaxed atomic is enough (it is atomic
-    /// only so it can live outside the locks' data).
+    /// earlier must unpark it. `plan` writes it with *every* shard's lock
+    /// held and inserts read it under one, so a plain relaxed atomic is
+    /// enough; the reset to [`NOT_PARKED`] after a park takes no lock (why:
+    /// in `TimerDriver::park`).
     pub(crate) wake_target: AtomicU64,
     pub(crate) unpark: Arc<dyn Unpark>,
 }
@@ -46,8 +47,9 @@ pub(crate) struct Shared {
 thread_local! {
     /// This thread's shard number, taken from a global counter the first
     /// time the thread registers a timer; a store with `n` shards uses it
-    /// modulo `n`. Consecutive threads (a runtime's workers, started one
-    /// after another) get different shards.
+    /// modulo `n`. Threads that start registering timers one after another
+    /// (a runtime's busy workers) thus get different shards; two threads
+    /// that do land on one shard only share its lock.
     static THREAD_SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
