@@ -104,6 +104,25 @@ impl Builder {
         self
     }
 
+    /// How many worker threads the built executor runs: the configured
+    /// count on the multi-threaded flavour (by default the machine's
+    /// available parallelism), 1 on the current-thread flavour. Layers that
+    /// size per-worker state (the facade's timer shards) ask here instead of
+    /// repeating the default.
+    ///
+    /// ```
+    /// use eddy_executor::{Builder, Flavor};
+    /// assert_eq!(Builder::new(Flavor::MultiThread).worker_threads(3).worker_count(), 3);
+    /// assert_eq!(Builder::new(Flavor::CurrentThread).worker_threads(3).worker_count(), 1);
+    /// assert!(Builder::new(Flavor::MultiThread).worker_count() >= 1);
+    /// ```
+    pub fn worker_count(&self) -> usize {
+        match self.flavor {
+            Flavor::CurrentThread => 1,
+            Flavor::MultiThread => self.workers,
+        }
+    }
+
     /// Prefix of worker thread names; workers are named `{prefix}-{index}`.
     ///
     /// ```

@@ -529,15 +529,15 @@ impl Builder {
         }
         let reactor = Reactor::new()?;
         let reactor_handle = reactor.handle();
-        // One timer shard per worker on the multi-threaded flavour, so that
-        // workers registering timers at once do not share a lock (the
-        // executor's own default worker count when none was set).
-        let shards = match self.flavor {
-            Flavor::CurrentThread => 1,
-            Flavor::MultiThread => self
-                .workers
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-        };
+        let mut exec = eddy_executor::Builder::new(self.flavor)
+            .thread_name(self.thread_name.clone())
+            .event_interval(self.event_interval);
+        if let Some(n) = self.workers {
+            exec = exec.worker_threads(n);
+        }
+        // One timer shard per worker, so that workers registering timers at
+        // once do not share a lock (one on the current-thread flavour).
+        let shards = exec.worker_count();
         let (driver, timer_handle) = match &self.clock {
             ClockChoice::System => TimerDriver::new_sharded(reactor, Arc::new(SystemClock), shards),
             ClockChoice::Custom(c) => TimerDriver::new_sharded(reactor, c.clone(), shards),
@@ -565,18 +565,12 @@ impl Builder {
         // through hooks; likewise harmless twice.
         crate::net::install_hooks();
         let (r, t, p) = (reactor_handle.clone(), timer_handle.clone(), pool.clone());
-        let mut exec = eddy_executor::Builder::new(self.flavor)
-            .thread_name(self.thread_name.clone())
-            .event_interval(self.event_interval)
-            .wrap_thread(move |body| {
-                let _r = r.enter();
-                let _t = t.enter();
-                let _p = p.enter();
-                body()
-            });
-        if let Some(n) = self.workers {
-            exec = exec.worker_threads(n);
-        }
+        exec = exec.wrap_thread(move |body| {
+            let _r = r.enter();
+            let _t = t.enter();
+            let _p = p.enter();
+            body()
+        });
         let debug = self.debug.unwrap_or_else(crate::debug::env_debug);
         let reporter = self
             .reporter
