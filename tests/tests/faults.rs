@@ -10,6 +10,7 @@ use std::task::{Context, Wake, Waker};
 use std::time::Duration;
 
 use eddy::{Builder, Runtime, sleep, spawn, yield_now};
+use eddy_tests::{fd_limit, open_fds, set_soft_fd_limit};
 
 struct DropCounter(Arc<AtomicUsize>);
 impl Drop for DropCounter {
@@ -114,11 +115,6 @@ fn a_panic_in_a_group_child_and_in_a_pool_job_reach_their_awaiters() {
             assert_eq!(spawn(async { 4 }).await.unwrap(), 4);
         });
     }
-}
-
-/// Open descriptors of this process.
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
 const CHILD_ENV: &str = "EDDY_FAULTS_CHILD";
@@ -263,18 +259,11 @@ fn a_million_sleeping_tasks_all_finish_with_the_right_result() {
 /// Raises the soft descriptor limit as far as the hard one allows; returns
 /// the soft limit now in force.
 fn raise_fd_limit() -> u64 {
-    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-    let old = getrlimit(Resource::Nofile);
-    if let Some(max) = old.maximum {
-        let _ = setrlimit(
-            Resource::Nofile,
-            Rlimit {
-                current: Some(max),
-                maximum: old.maximum,
-            },
-        );
+    let (_, hard) = fd_limit();
+    if hard.is_some() {
+        let _ = set_soft_fd_limit(hard);
     }
-    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+    fd_limit().0.unwrap_or(u64::MAX)
 }
 
 #[test]
@@ -422,7 +411,6 @@ fn a_server_short_of_descriptors_serves_every_client() {
 #[ignore = "run in its own process by a_server_short_of_descriptors_serves_every_client"]
 fn child_short_of_descriptors() {
     use futures_lite::{AsyncReadExt, AsyncWriteExt};
-    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     if std::env::var(CHILD_ENV).as_deref() != Ok("child_short_of_descriptors") {
         return;
     }
@@ -430,15 +418,8 @@ fn child_short_of_descriptors() {
         // `ulimit -n 64`, or a little above what is open already if the
         // harness holds more.
         let limit = 64.max(open_fds() as u64 + 16);
-        let old = getrlimit(Resource::Nofile);
-        setrlimit(
-            Resource::Nofile,
-            Rlimit {
-                current: Some(limit),
-                maximum: old.maximum,
-            },
-        )
-        .unwrap();
+        let (old, _) = fd_limit();
+        set_soft_fd_limit(Some(limit)).unwrap();
         // Bounded: a server that stops accepting fails here, not by hanging.
         let served = rt.block_on(async {
             eddy::timeout(Duration::from_secs(60), async {
@@ -460,6 +441,6 @@ fn child_short_of_descriptors() {
             .await
         });
         served.expect("every client served within a minute");
-        setrlimit(Resource::Nofile, old).unwrap();
+        set_soft_fd_limit(old).unwrap();
     }
 }

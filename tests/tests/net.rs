@@ -24,6 +24,7 @@ use eddy::net::{
     Shutdown, TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream,
     open_connection, start_server,
 };
+use eddy_tests::{open_fds, set_soft_fd_limit};
 use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, StreamExt, future};
 
 /// Fails the test if `fut` takes longer than `secs` (a hang is a bug).
@@ -662,10 +663,6 @@ fn is_child(name: &str) -> bool {
     std::env::var(CHILD_ENV).is_ok_and(|v| v == name)
 }
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
-}
-
 /// User + system CPU time of this process, from an open `/proc/self/stat`
 /// (opened beforehand: the caller may be out of descriptors).
 fn cpu_time(stat_file: &mut std::fs::File) -> Option<Duration> {
@@ -695,17 +692,8 @@ fn child_emfile() {
     if !is_child("child_emfile") {
         return;
     }
-    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let limit = (open_fds() + 64) as u64;
-    let old = getrlimit(Resource::Nofile);
-    setrlimit(
-        Resource::Nofile,
-        Rlimit {
-            current: Some(limit),
-            maximum: old.maximum,
-        },
-    )
-    .unwrap();
+    set_soft_fd_limit(Some(limit)).unwrap();
 
     eddy::run(within(30, async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
