@@ -125,7 +125,7 @@ pub fn spawn_many_faults<R: Runtime>(c: &Cfg) -> f64 {
     let faults = root::<R, _>(async move {
         let before = minor_faults();
         spawn_burst::<R>(n).await;
-        minor_faults() - before
+        minor_faults().saturating_sub(before)
     });
     faults as f64 * 1000.0 / n as f64
 }
