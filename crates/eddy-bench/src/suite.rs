@@ -196,6 +196,21 @@ macro_rules! blocking_rows {
     }};
 }
 
+/// A memory row per flavour: each cell in a fresh child process.
+macro_rules! memory_rows {
+    ($out:ident, $spec:expr, $f:ident) => {{
+        let s = $spec;
+        for flavor in [Flavor::Current, Flavor::Multi] {
+            let mut row = s.row(flavor, [Cell::Child, Cell::Child, Cell::Child]);
+            row.child = Some(match flavor {
+                Flavor::Current => [$f::<EddyCt>, $f::<TokioCt>, $f::<SmolCt>],
+                Flavor::Multi => [$f::<EddyMt>, $f::<TokioMt>, $f::<SmolMt>],
+            });
+            $out.push(row);
+        }
+    }};
+}
+
 /// Every row of the table, in order.
 pub fn rows() -> Vec<Row> {
     let mut out = Vec::new();
@@ -208,6 +223,11 @@ pub fn rows() -> Vec<Row> {
         out,
         spec("spawn_many_block_on", "ns/task", 11).floor(floors::spawn_many),
         spawn_many_block_on
+    );
+    rt_rows!(
+        out,
+        spec("spawn_many_detached", "ns/task", 11),
+        spawn_many_detached
     );
     rt_rows!(
         out,
@@ -293,23 +313,8 @@ pub fn rows() -> Vec<Row> {
         Cell::Run(blocking_batch::<EddyCt, EddyBlocking>),
         Cell::Run(blocking_batch::<EddyMt, EddyBlocking>)
     );
-    for flavor in [Flavor::Current, Flavor::Multi] {
-        let mut row = spec("idle_task_memory", "bytes/task (RSS)", 3)
-            .row(flavor, [Cell::Child, Cell::Child, Cell::Child]);
-        row.child = Some(match flavor {
-            Flavor::Current => [
-                idle_task_bytes::<EddyCt>,
-                idle_task_bytes::<TokioCt>,
-                idle_task_bytes::<SmolCt>,
-            ],
-            Flavor::Multi => [
-                idle_task_bytes::<EddyMt>,
-                idle_task_bytes::<TokioMt>,
-                idle_task_bytes::<SmolMt>,
-            ],
-        });
-        out.push(row);
-    }
+    memory_rows!(out, spec("idle_task_memory", "bytes/task (RSS)", 3), idle_task_bytes);
+    memory_rows!(out, spec("idle_task_heap", "bytes/task (heap)", 3), idle_task_heap_bytes);
     const SYNC_PEERS: &str = "tokio::sync / async-lock, async-channel";
     sync_rows!(
         out,

@@ -10,8 +10,10 @@ use std::future::{Future, pending, ready};
 use std::hint::black_box;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::heap;
 use crate::rt::Runtime;
 use crate::sync::{BlockingImpl, SyncImpl};
 
@@ -83,6 +85,31 @@ async fn spawn_burst<R: Runtime>(n: usize) {
     for h in handles {
         h.await;
     }
+}
+
+/// spawn_many_detached: spawn_many with no handles kept (every task
+/// detached, as a server detaches its per-connection tasks); the last task
+/// to finish tells the spawner, through a shared counter and a channel, as
+/// tokio's own spawn benchmarks do (ns/task).
+pub fn spawn_many_detached<R: Runtime>(c: &Cfg) -> f64 {
+    let n = c.n(100_000);
+    let d = root::<R, _>(async move {
+        let start = Instant::now();
+        let (tx, rx) = async_channel::bounded(1);
+        let done = Arc::new((AtomicUsize::new(n), tx));
+        for _ in 0..n {
+            let done = done.clone();
+            R::spawn_detached(async move {
+                if done.0.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    done.1.try_send(()).expect("only the last task signals");
+                }
+            });
+        }
+        drop(done);
+        rx.recv().await.expect("the last task signals");
+        start.elapsed()
+    });
+    ns_per(d, n)
 }
 
 /// spawn_many_warm: spawn_many on a runtime that has already run one such
@@ -450,17 +477,32 @@ pub fn rss_bytes() -> usize {
 /// to run in a fresh process (see `main`), so earlier workloads' heaps do not
 /// hide the growth.
 pub fn idle_task_bytes<R: Runtime>(c: &Cfg) -> f64 {
+    idle_task_growth::<R>(c, || rss_bytes() as f64)
+}
+
+/// memory: heap bytes per idle task, as `idle_task_bytes` but counting the
+/// bytes the runtime allocates (see `heap`) instead of pages it touches.
+pub fn idle_task_heap_bytes<R: Runtime>(c: &Cfg) -> f64 {
+    heap::set_counting(true);
+    let per_task = idle_task_growth::<R>(c, || heap::live_bytes() as f64);
+    heap::set_counting(false);
+    per_task
+}
+
+/// What `measure` grows by per task while 100k tasks that pend forever are
+/// spawned and polled once.
+fn idle_task_growth<R: Runtime>(c: &Cfg, measure: fn() -> f64) -> f64 {
     let n = c.n(100_000);
     root::<R, _>(async move {
         // Let the runtime finish starting (worker threads, first allocations).
         R::sleep(Duration::from_millis(20)).await;
-        let before = rss_bytes();
+        let before = measure();
         for _ in 0..n {
             R::spawn_detached(pending());
         }
         // Long enough for every task to be polled once, on any flavour.
         R::sleep(Duration::from_millis(300)).await;
-        let after = rss_bytes();
-        after.saturating_sub(before) as f64 / n as f64
+        let after = measure();
+        (after - before).max(0.0) / n as f64
     })
 }
