@@ -313,8 +313,16 @@ pub fn rows() -> Vec<Row> {
         Cell::Run(blocking_batch::<EddyCt, EddyBlocking>),
         Cell::Run(blocking_batch::<EddyMt, EddyBlocking>)
     );
-    memory_rows!(out, spec("idle_task_memory", "bytes/task (RSS)", 3), idle_task_bytes);
-    memory_rows!(out, spec("idle_task_heap", "bytes/task (heap)", 3), idle_task_heap_bytes);
+    memory_rows!(
+        out,
+        spec("idle_task_memory", "bytes/task (RSS)", 3),
+        idle_task_bytes
+    );
+    memory_rows!(
+        out,
+        spec("idle_task_heap", "bytes/task (heap)", 3),
+        idle_task_heap_bytes
+    );
     const SYNC_PEERS: &str = "tokio::sync / async-lock, async-channel";
     sync_rows!(
         out,
