@@ -35,13 +35,11 @@
 //!   leaves out.
 //! * Memory rows run in fresh child processes (this binary with `--child`),
 //!   so the heaps of earlier workloads do not hide the growth. The heap row
-//!   counts bytes through this binary's global allocator (`heap`), which
-//!   counts only while that row runs.
+//!   reads glibc's totals of chunks in use (`heap`).
 // A benchmark measures real time: reading the wall clock is its job, not a
 // layering mistake (clippy.toml forbids it in runtime code).
 #![allow(clippy::disallowed_methods)]
-// `unsafe` only in `heap`: a counting global allocator must implement the
-// unsafe `GlobalAlloc` trait.
+// `unsafe` only in `heap`: its one call, glibc's `mallinfo2`, is foreign.
 #![deny(unsafe_code)]
 
 mod floors;

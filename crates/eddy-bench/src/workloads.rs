@@ -480,13 +480,10 @@ pub fn idle_task_bytes<R: Runtime>(c: &Cfg) -> f64 {
     idle_task_growth::<R>(c, || rss_bytes() as f64)
 }
 
-/// memory: heap bytes per idle task, as `idle_task_bytes` but counting the
-/// bytes the runtime allocates (see `heap`) instead of pages it touches.
+/// memory: heap bytes per idle task, as `idle_task_bytes` but reading the
+/// bytes of malloc chunks in use (see `heap`) instead of resident pages.
 pub fn idle_task_heap_bytes<R: Runtime>(c: &Cfg) -> f64 {
-    heap::set_counting(true);
-    let per_task = idle_task_growth::<R>(c, || heap::live_bytes() as f64);
-    heap::set_counting(false);
-    per_task
+    idle_task_growth::<R>(c, || heap::in_use() as f64)
 }
 
 /// What `measure` grows by per task while 100k tasks that pend forever are
