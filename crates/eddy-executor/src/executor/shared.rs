@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread::Thread;
 
 use concurrent_queue::ConcurrentQueue;
-use eddy_core::{Park, SpinLock, TaskId, TaskMeta, Unpark};
+use eddy_core::{Park, SpinGuard, SpinLock, TaskId, TaskMeta, Unpark};
 use slab::Slab;
 
 use crate::hooks::Hooks;
@@ -259,24 +259,36 @@ impl Shared {
             return false;
         }
         let (_, waker) = reg.tasks.remove(k);
-        if !reg.remote_flags.is_empty() {
-            if let Some(r) = reg.remote_flags.remove(&key) {
-                if r.set != r.delivered {
-                    reg.remote_undelivered -= 1;
-                    self.remote_pending
-                        .store(reg.remote_undelivered > 0, Ordering::Release);
-                }
+        if reg.remote_flags.is_empty() && reg.exit_waiters.is_empty() && reg.idle_waiters.is_empty()
+        {
+            // The common case: nobody waits on this task or on the last one.
+            drop(reg);
+            drop(waker);
+            return true;
+        }
+        self.unregister_waited(reg, key, waker);
+        true
+    }
+
+    /// The rest of [`Shared::unregister`] when a cancel handle, an exit
+    /// waiter or an idle waiter may be waiting: kept out of line so that the
+    /// common path stays small.
+    #[cold]
+    fn unregister_waited(&self, mut reg: SpinGuard<'_, Registry>, key: u32, waker: Waker) {
+        if let Some(r) = reg.remote_flags.remove(&key) {
+            if r.set != r.delivered {
+                reg.remote_undelivered -= 1;
+                self.remote_pending
+                    .store(reg.remote_undelivered > 0, Ordering::Release);
             }
         }
         let mut exited = Vec::new();
-        if !reg.exit_waiters.is_empty() {
-            let mut i = 0;
-            while i < reg.exit_waiters.len() {
-                if reg.exit_waiters[i].0 == key {
-                    exited.push(reg.exit_waiters.swap_remove(i).3);
-                } else {
-                    i += 1;
-                }
+        let mut i = 0;
+        while i < reg.exit_waiters.len() {
+            if reg.exit_waiters[i].0 == key {
+                exited.push(reg.exit_waiters.swap_remove(i).3);
+            } else {
+                i += 1;
             }
         }
         if reg.tasks.is_empty() && !reg.idle_waiters.is_empty() {
@@ -290,7 +302,6 @@ impl Shared {
         for w in exited {
             eddy_core::wake_contained(w);
         }
-        true
     }
 
     /// Ready once the task `id` (registered under `key`) is gone: its future
