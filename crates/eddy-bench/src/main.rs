@@ -33,8 +33,9 @@
 //!   mode, `--eddy-only` too: their functions are in `floors`, easy to
 //!   tell apart in a profile. See `floors.rs` for what each one counts and
 //!   leaves out.
-//! * Memory rows run in fresh child processes (this binary with `--child`),
-//!   so the heaps of earlier workloads do not hide the growth. The heap row
+//! * Memory rows and `spawn_many_cold` run in fresh child processes (this
+//!   binary with `--child`), so the heaps of earlier workloads neither hide
+//!   the growth nor lend memory to the burst. The heap row
 //!   reads glibc's totals of chunks in use (`heap`).
 // A benchmark measures real time: reading the wall clock is its job, not a
 // layering mistake (clippy.toml forbids it in runtime code).

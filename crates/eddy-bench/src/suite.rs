@@ -196,8 +196,9 @@ macro_rules! blocking_rows {
     }};
 }
 
-/// A memory row per flavour: each cell in a fresh child process.
-macro_rules! memory_rows {
+/// A row per flavour whose every cell runs in a fresh child process (see
+/// `main`): memory rows, and spawn_many as a new program's first burst.
+macro_rules! child_rows {
     ($out:ident, $spec:expr, $f:ident) => {{
         let s = $spec;
         for flavor in [Flavor::Current, Flavor::Multi] {
@@ -234,6 +235,7 @@ pub fn rows() -> Vec<Row> {
         spec("spawn_many_warm", "ns/task", 11).floor(floors::spawn_many),
         spawn_many_warm
     );
+    child_rows!(out, spec("spawn_many_cold", "ns/task", 7), spawn_many);
     rt_rows!(
         out,
         spec("spawn_many_faults", "page faults/1k tasks", 5),
@@ -313,12 +315,12 @@ pub fn rows() -> Vec<Row> {
         Cell::Run(blocking_batch::<EddyCt, EddyBlocking>),
         Cell::Run(blocking_batch::<EddyMt, EddyBlocking>)
     );
-    memory_rows!(
+    child_rows!(
         out,
         spec("idle_task_memory", "bytes/task (RSS)", 3),
         idle_task_bytes
     );
-    memory_rows!(
+    child_rows!(
         out,
         spec("idle_task_heap", "bytes/task (heap)", 3),
         idle_task_heap_bytes
