@@ -47,6 +47,19 @@ async fn multi_thread_test_returns_result() -> Result<(), eddy::JoinError> {
     Ok(())
 }
 
+// `trace_tasks` on both of `#[eddy::test]`'s runtimes (the test runtime and
+// a plain one); that the spans appear is checked in ui/main_trace_tasks.rs,
+// which can install its own global subscriber.
+#[eddy::test(trace_tasks = true)]
+async fn trace_tasks_on_the_test_runtime() {
+    assert_eq!(eddy::spawn(async { 1 }).await.unwrap(), 1);
+}
+
+#[eddy::test(trace_tasks = true, virtual_time = false)]
+async fn trace_tasks_on_a_plain_runtime() {
+    assert_eq!(eddy::spawn(async { 2 }).await.unwrap(), 2);
+}
+
 #[eddy::test]
 #[should_panic(expected = "inside the test")]
 async fn a_panicking_test_fails() {
@@ -58,6 +71,7 @@ fn misuse_is_a_compile_error() {
     let t = trybuild::TestCases::new();
     t.pass("ui/main_ok.rs");
     t.pass("ui/main_virtual_time.rs");
+    t.pass("ui/main_trace_tasks.rs");
     t.pass("ui/fresh_crate_hyper.rs");
     t.compile_fail("ui/not_async.rs");
     t.compile_fail("ui/unknown_argument.rs");

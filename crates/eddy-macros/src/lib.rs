@@ -34,6 +34,7 @@
 //! | `debug = true/false` | default off (`EDDY_DEBUG=1` still works) | default on | debug mode |
 //! | `virtual_time = true/false` | default off | default on | manual clock with auto-advance (current-thread only) |
 //! | `seed = N` | current-thread only | current-thread only | fixed schedule seed (test default: `EDDY_SEED`, else fresh and printed) |
+//! | `trace_tasks = true/false` | default off | default off | one `tracing` span per task (`Builder::trace_tasks`; needs the facade's `tracing` feature) |
 //! | `crate = "path"` | | | where the facade is, for crates that re-export it (default `::eddy`) |
 //!
 //! Misuse is a compile error at the attribute, not a runtime surprise: a
@@ -71,7 +72,7 @@ use syn::{Expr, ExprLit, ItemFn, Lit, MetaNameValue, Token};
 /// current-thread runtime, like `asyncio.run(main())`. The return type is
 /// kept, so `async fn main() -> Result<(), E>` works. Arguments: see the
 /// [crate docs](crate) (`flavor`, `worker_threads`, `debug`,
-/// `virtual_time`, `seed`, `crate`).
+/// `virtual_time`, `seed`, `trace_tasks`, `crate`).
 ///
 /// # Panics
 ///
@@ -169,10 +170,11 @@ struct Options {
     debug: Option<bool>,
     virtual_time: Option<(bool, Span)>,
     seed: Option<(Expr, Span)>,
+    trace_tasks: Option<bool>,
     krate: Option<syn::Path>,
 }
 
-const ARGUMENTS: &str = "flavor, worker_threads, debug, virtual_time, seed, crate";
+const ARGUMENTS: &str = "flavor, worker_threads, debug, virtual_time, seed, trace_tasks, crate";
 
 fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     // Parse the function first, so that an error in the arguments still
@@ -208,6 +210,7 @@ fn options(args: TokenStream2) -> syn::Result<Options> {
         debug: None,
         virtual_time: None,
         seed: None,
+        trace_tasks: None,
         krate: None,
     };
     for pair in pairs {
@@ -245,6 +248,12 @@ fn options(args: TokenStream2) -> syn::Result<Options> {
                 integer(&value, "seed", false)?;
                 set(&mut o.seed, (value, span), span, "seed")?;
             }
+            "trace_tasks" => set(
+                &mut o.trace_tasks,
+                boolean(&value, "trace_tasks")?,
+                span,
+                "trace_tasks",
+            )?,
             "crate" => {
                 let s = string(&value, "crate")?;
                 let path = syn::parse_str::<syn::Path>(&s)
@@ -386,11 +395,12 @@ fn rewrite(kind: Kind, o: Options, func: ItemFn) -> syn::Result<TokenStream2> {
         .map_or(kind == Kind::Test && !multi, |(b, _)| b);
     let seed = o.seed.map(|(e, _)| quote!(.seed(#e)));
     let debug = o.debug.map(|d| quote!(.debug(#d)));
+    let trace = o.trace_tasks.map(|t| quote!(.trace_tasks(#t)));
 
     let runtime = if kind == Kind::Test && virtual_time {
         // The test runtime prints the seed on failure and fails deadlocks.
         quote! {
-            #krate::test::Builder::new() #seed #debug .run(body)
+            #krate::test::Builder::new() #seed #debug #trace .run(body)
         }
     } else {
         let debug = match (kind, &debug) {
@@ -408,7 +418,7 @@ fn rewrite(kind: Kind, o: Options, func: ItemFn) -> syn::Result<TokenStream2> {
         };
         let what = kind.name();
         quote! {
-            #builder #debug
+            #builder #debug #trace
                 .build()
                 .unwrap_or_else(|e| ::core::panic!("{}: cannot build the runtime: {}", #what, e))
                 .block_on(body)

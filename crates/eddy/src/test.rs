@@ -164,6 +164,8 @@ pub struct Builder {
     clock: ManualClock,
     debug: bool,
     deadlock_grace: Duration,
+    #[cfg(feature = "tracing")]
+    trace_tasks: bool,
 }
 
 impl Default for Builder {
@@ -186,6 +188,8 @@ impl Builder {
             clock: ManualClock::new(),
             debug: true,
             deadlock_grace: eddy_executor::DEFAULT_DEADLOCK_GRACE,
+            #[cfg(feature = "tracing")]
+            trace_tasks: false,
         }
     }
 
@@ -207,6 +211,22 @@ impl Builder {
     /// ```
     pub fn debug(mut self, on: bool) -> Builder {
         self.debug = on;
+        self
+    }
+
+    /// Gives every task a `tracing` span, as
+    /// [`Builder::trace_tasks`](crate::Builder::trace_tasks) does (off by
+    /// default).
+    ///
+    /// ```
+    /// let out = eddy::test::Builder::new().trace_tasks(true).run(async {
+    ///     eddy::spawn(async { tracing::info!("inside the task's span") }).await
+    /// });
+    /// assert!(out.is_ok());
+    /// ```
+    #[cfg(feature = "tracing")]
+    pub fn trace_tasks(mut self, on: bool) -> Builder {
+        self.trace_tasks = on;
         self
     }
 
@@ -257,12 +277,14 @@ impl Builder {
     /// ```
     pub fn build(mut self) -> io::Result<Runtime> {
         let seed = self.resolved_seed();
-        crate::Builder::current_thread()
+        let builder = crate::Builder::current_thread()
             .manual_clock(self.clock.clone(), true)
             .seed(seed)
             .debug(self.debug)
-            .deadlock_detection(DeadlockAction::Panic, self.deadlock_grace)
-            .build()
+            .deadlock_detection(DeadlockAction::Panic, self.deadlock_grace);
+        #[cfg(feature = "tracing")]
+        let builder = builder.trace_tasks(self.trace_tasks);
+        builder.build()
     }
 
     /// Runs `fut` on a runtime from this builder; on a panic, prints the
