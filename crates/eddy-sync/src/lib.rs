@@ -119,16 +119,23 @@
 //! outside a task) use the `_on_behalf_of` variants, which take the
 //! borrower explicitly.
 
+// `unsafe` only where an async lock hands out access to the data in its
+// `UnsafeCell` (`mutex`, `rwlock`): the permit a guard holds is what makes
+// the access exclusive (or shared), which the compiler cannot see.
+#![deny(unsafe_code)]
+
 mod barrier;
 pub mod broadcast;
 mod capacity_limiter;
 mod condition;
 mod event;
 pub mod mpsc;
+#[allow(unsafe_code)]
 mod mutex;
 mod once_cell;
 pub mod oneshot;
 mod queue;
+#[allow(unsafe_code)]
 mod rwlock;
 mod semaphore;
 #[cfg(test)]
