@@ -82,8 +82,10 @@ pin_project! {
     /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Timeout<F> {
+        // `None` once the deadline fired: the future is dropped then, not
+        // when the `Timeout` is, so nothing it held outlives the deadline.
         #[pin]
-        future: F,
+        future: Option<F>,
         #[pin]
         sleep: Sleep,
     }
@@ -108,7 +110,7 @@ impl<F> Timeout<F> {
     /// ```
     pub fn new_in(handle: &TimerHandle, deadline: Instant, future: F) -> Timeout<F> {
         Timeout {
-            future,
+            future: Some(future),
             sleep: Sleep::new_in(handle, deadline),
         }
     }
@@ -167,7 +169,8 @@ impl<F> Timeout<F> {
         self.project().sleep.reset(deadline);
     }
 
-    /// The inner future, by reference.
+    /// The inner future, by reference: `None` once the deadline has fired
+    /// and dropped it.
     ///
     /// ```
     /// use std::time::Duration;
@@ -175,24 +178,25 @@ impl<F> Timeout<F> {
     ///     let inner = eddy::sleep(Duration::from_millis(1));
     ///     let wake_at = inner.deadline();
     ///     let t = eddy_scope::timeout(Duration::from_secs(1), inner);
-    ///     assert_eq!(t.get_ref().deadline(), wake_at);
+    ///     assert_eq!(t.get_ref().map(|s| s.deadline()), Some(wake_at));
     ///     assert!(t.await.is_ok());
     /// });
     /// ```
-    pub fn get_ref(&self) -> &F {
-        &self.future
+    pub fn get_ref(&self) -> Option<&F> {
+        self.future.as_ref()
     }
 
-    /// Stops the race and gives the inner future back.
+    /// Stops the race and gives the inner future back: `None` once the
+    /// deadline has fired and dropped it.
     ///
     /// ```
     /// use std::time::Duration;
     /// eddy::run(async {
     ///     let t = eddy_scope::timeout(Duration::from_secs(1), async { 5 });
-    ///     assert_eq!(t.into_inner().await, 5);
+    ///     assert_eq!(t.into_inner().unwrap().await, 5);
     /// });
     /// ```
-    pub fn into_inner(self) -> F {
+    pub fn into_inner(self) -> Option<F> {
         self.future
     }
 }
@@ -201,12 +205,24 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if let Poll::Ready(v) = this.future.poll(cx) {
+        let mut this = self.project();
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            // Polled again after the deadline fired (a rescheduled or
+            // re-polled `Timeout`): the future is gone, so is its chance.
+            return Poll::Ready(Err(Elapsed(())));
+        };
+        if let Poll::Ready(v) = future.poll(cx) {
             return Poll::Ready(Ok(v));
         }
         match this.sleep.poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Ready(()) => {
+                // Dropped in place, before `Err` is returned: whatever the
+                // future was awaiting is cancelled by the time the caller
+                // hears of the deadline, as asyncio's timeout cancels its
+                // inner task.
+                this.future.set(None);
+                Poll::Ready(Err(Elapsed(())))
+            }
             Poll::Pending => Poll::Pending,
         }
     }

@@ -321,6 +321,28 @@ fn a_timeout_that_fires_cancels_the_inner_await_and_reports_elapsed() {
 }
 
 #[test]
+fn the_inner_future_is_dropped_when_the_deadline_fires_not_when_the_timeout_is() {
+    let (rt, _clock) = virtual_time();
+    let drops = Drops::default();
+    let d = drops.clone();
+    rt.block_on(async move {
+        let g = d.guard();
+        let mut t = pin!(eddy::timeout(ms(5), async move {
+            let _finally = g;
+            sleep(ms(1000)).await;
+        }));
+        assert!(t.get_ref().is_some());
+        assert_eq!(t.as_mut().await, Err(Elapsed::new()));
+        // The `Timeout` is still alive here; what its future held is not.
+        assert_eq!(d.count(), 1, "dropped before Err was returned");
+        assert!(t.get_ref().is_none());
+        // Polled again (a contract breach, but it must stay inert).
+        assert_eq!(future::poll_once(t.as_mut()).await, Some(Err(Elapsed::new())));
+    });
+    assert_eq!(drops.count(), 1, "dropped exactly once");
+}
+
+#[test]
 fn zero_and_past_deadlines() {
     let (rt, _clock) = virtual_time();
     rt.block_on(async {
