@@ -117,10 +117,10 @@ impl<P: Park> TimerDriver<P> {
     ///
     /// A timer registers in the shard of the thread that first polls it.
     /// The driver fires all shards, each in deadline order with equal
-    /// deadlines in creation order; between timers in *different* shards
-    /// that are due on the same tick, the order is the shards' order.
-    /// Timers created on one thread share a shard, so their order is the
-    /// same as with one shard.
+    /// deadlines in insertion order (a timer is inserted on its first
+    /// poll); between timers in *different* shards that are due on the same
+    /// tick, the order is the shards' order. Timers first polled on one
+    /// thread share a shard, so their order is the same as with one shard.
     ///
     /// ```
     /// # use std::sync::Arc;
