@@ -60,6 +60,23 @@ async fn trace_tasks_on_a_plain_runtime() {
     assert_eq!(eddy::spawn(async { 2 }).await.unwrap(), 2);
 }
 
+// A deadlock fails the test on the plain runtimes too, instead of hanging
+// it: nothing can ever send on this channel, and no timer, I/O source or
+// blocking job could wake the test.
+#[eddy::test(virtual_time = false)]
+#[should_panic(expected = "deadlock")]
+async fn a_deadlocked_real_time_test_fails() {
+    let (_tx, rx) = eddy::sync::oneshot::channel::<()>();
+    let _ = rx.await;
+}
+
+#[eddy::test(flavor = "multi_thread", worker_threads = 2)]
+#[should_panic(expected = "deadlock")]
+async fn a_deadlocked_multi_thread_test_fails() {
+    let (_tx, rx) = eddy::sync::oneshot::channel::<()>();
+    let _ = rx.await;
+}
+
 #[eddy::test]
 #[should_panic(expected = "inside the test")]
 async fn a_panicking_test_fails() {

@@ -111,7 +111,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// is printed if the test fails), deadlocks failing the test, debug mode on.
 /// `virtual_time = false` runs it on a plain current-thread runtime with the
 /// real clock; `flavor = "multi_thread"` on a multi-thread runtime (real
-/// time, no replayable seed). Arguments: see the [crate docs](crate).
+/// time, no replayable seed). Both keep debug mode on and fail a deadlocked
+/// test after the default grace (`eddy::debug::DEFAULT_DEADLOCK_GRACE`). Arguments: see the [crate docs](crate).
 ///
 /// # Examples
 ///
@@ -408,6 +409,14 @@ fn rewrite(kind: Kind, o: Options, func: ItemFn) -> syn::Result<TokenStream2> {
             (Kind::Test, None) => Some(quote!(.debug(true))),
             _ => debug,
         };
+        // A deadlocked test fails instead of hanging, on every runtime a
+        // test can ask for (the test runtime above does the same).
+        let deadlock = (kind == Kind::Test).then(|| {
+            quote!(.deadlock_detection(
+                #krate::debug::DeadlockAction::Panic,
+                #krate::debug::DEFAULT_DEADLOCK_GRACE
+            ))
+        });
         let builder = if multi {
             let workers = o.worker_threads.map(|(e, _)| quote!(.worker_threads(#e)));
             quote!(#krate::Builder::multi_thread() #workers)
@@ -418,7 +427,7 @@ fn rewrite(kind: Kind, o: Options, func: ItemFn) -> syn::Result<TokenStream2> {
         };
         let what = kind.name();
         quote! {
-            #builder #debug #trace
+            #builder #debug #deadlock #trace
                 .build()
                 .unwrap_or_else(|e| ::core::panic!("{}: cannot build the runtime: {}", #what, e))
                 .block_on(body)
