@@ -337,7 +337,10 @@ fn the_inner_future_is_dropped_when_the_deadline_fires_not_when_the_timeout_is()
         assert_eq!(d.count(), 1, "dropped before Err was returned");
         assert!(t.get_ref().is_none());
         // Polled again (a contract breach, but it must stay inert).
-        assert_eq!(future::poll_once(t.as_mut()).await, Some(Err(Elapsed::new())));
+        assert_eq!(
+            future::poll_once(t.as_mut()).await,
+            Some(Err(Elapsed::new()))
+        );
     });
     assert_eq!(drops.count(), 1, "dropped exactly once");
 }
