@@ -189,6 +189,34 @@ fn a_body_that_ignores_the_request_is_dropped_when_the_grace_runs_out() {
 }
 
 #[test]
+fn a_child_its_handle_asked_is_still_dropped_when_the_groups_grace_runs_out() {
+    // The handle's request sets no deadline; the group's cancellation later
+    // must still bound the child's life by its grace, or `join` would wait
+    // for a child that ignores requests forever.
+    let (rt, clock) = virtual_time();
+    let start = clock.now();
+    let drops = Drops::default();
+    let d = drops.clone();
+    rt.block_on(async move {
+        let tg = eddy::TaskGroup::new().with_grace(ms(30));
+        let g = d.guard();
+        let stubborn = tg.spawn(async move {
+            let _g = g;
+            // Never looks at the request.
+            sleep(ms(10_000)).await;
+        });
+        sleep(ms(5)).await;
+        stubborn.request_cancel();
+        sleep(ms(5)).await;
+        tg.cancel();
+        tg.join().await.unwrap();
+        assert_eq!(stubborn.await, Err(ChildError::Cancelled));
+    });
+    assert_eq!(drops.count(), 1, "dropped exactly once");
+    assert_eq!(clock.now() - start, ms(40), "cancelled at 10 + 30 ms of grace");
+}
+
+#[test]
 fn without_a_grace_period_the_body_is_dropped_at_once() {
     let (rt, clock) = virtual_time();
     let start = clock.now();

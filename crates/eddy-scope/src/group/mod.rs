@@ -114,9 +114,14 @@ impl Wakers {
 fn cancel_child(c: &mut Child, hard_now: bool, now: Option<Instant>) {
     match now {
         Some(now) if !hard_now && !c.grace.is_zero() => {
+            // A child its handle already asked (`GroupTask::request_cancel`,
+            // which sets no deadline) still gets the group's: it is not
+            // asked twice, but it is dropped when its grace runs out.
+            if c.hard_at.is_none() {
+                c.hard_at = Some(deadline_after(now, c.grace));
+            }
             if !c.requested {
                 c.requested = true;
-                c.hard_at = Some(deadline_after(now, c.grace));
                 if let Some(t) = &mut c.task {
                     t.request_cancel();
                 }
