@@ -3,7 +3,6 @@
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::iter::FromIterator;
-use std::panic::resume_unwind;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 
@@ -343,7 +342,7 @@ impl<F: Future> Future for GatherAll<F> {
             match this.set.poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some((i, Ok(v)))) => this.out[i] = Some(v),
-                Poll::Ready(Some((_, Err(p)))) => resume_unwind(p.into_payload()),
+                Poll::Ready(Some((_, Err(p)))) => this.set.drop_all_and_resume(p),
                 Poll::Ready(None) => {
                     let out = std::mem::take(&mut this.out);
                     return Poll::Ready(out.into_iter().flatten().collect());
@@ -428,7 +427,7 @@ where
                     this.set = FutureSet::new();
                     return Poll::Ready(Err(e));
                 }
-                Poll::Ready(Some((_, Err(p)))) => resume_unwind(p.into_payload()),
+                Poll::Ready(Some((_, Err(p)))) => this.set.drop_all_and_resume(p),
                 Poll::Ready(None) => {
                     let out = std::mem::take(&mut this.out);
                     return Poll::Ready(Ok(out.into_iter().flatten().collect()));

@@ -1,7 +1,6 @@
 //! `map_concurrent`: bounded concurrency, results in input order.
 
 use std::future::{Future, poll_fn};
-use std::panic::resume_unwind;
 use std::task::Poll;
 
 use crate::set::FutureSet;
@@ -75,7 +74,7 @@ where
             }
             match set.poll_next(cx) {
                 Poll::Ready(Some((i, Ok(v)))) => out[i] = Some(v),
-                Poll::Ready(Some((_, Err(p)))) => resume_unwind(p.into_payload()),
+                Poll::Ready(Some((_, Err(p)))) => set.drop_all_and_resume(p),
                 Poll::Ready(None) => return Poll::Ready(()),
                 Poll::Pending => return Poll::Pending,
             }
@@ -131,7 +130,7 @@ where
             match set.poll_next(cx) {
                 Poll::Ready(Some((i, Ok(Ok(v))))) => out[i] = Some(v),
                 Poll::Ready(Some((_, Ok(Err(e))))) => return Poll::Ready(Err(e)),
-                Poll::Ready(Some((_, Err(p)))) => resume_unwind(p.into_payload()),
+                Poll::Ready(Some((_, Err(p)))) => set.drop_all_and_resume(p),
                 Poll::Ready(None) => return Poll::Ready(Ok(())),
                 Poll::Pending => return Poll::Pending,
             }

@@ -83,6 +83,16 @@ impl<F: Future> FutureSet<F> {
         }
     }
 
+    /// Drops every future still in the set (their destructors run, a panic
+    /// in one is caught and dropped), then resumes the panic `p` one of
+    /// them raised: the gathers propagate a panic only after the other
+    /// inputs are gone, as their docs say.
+    pub(crate) fn drop_all_and_resume(&mut self, p: Panic) -> ! {
+        let rest = std::mem::replace(self, FutureSet::new());
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(rest)));
+        std::panic::resume_unwind(p.into_payload())
+    }
+
     /// Adds a future; it is polled on the next `poll_next`.
     pub(crate) fn push(&mut self, fut: F) -> usize {
         let idx = self.slots.len();

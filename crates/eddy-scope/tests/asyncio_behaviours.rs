@@ -127,6 +127,35 @@ fn gather_settled_keeps_errors_and_panics_in_place() {
 }
 
 #[test]
+fn a_panicking_input_propagates_after_the_other_inputs_are_dropped() {
+    let (rt, _clock) = virtual_time();
+    let drops = Drops::default();
+    let d = drops.clone();
+    rt.block_on(async move {
+        let g = d.guard();
+        let inputs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> = vec![
+            Box::pin(async move {
+                let _finally = g;
+                sleep(ms(1000)).await;
+            }),
+            Box::pin(async {
+                sleep(ms(5)).await;
+                panic!("input failed");
+            }),
+        ];
+        // Held alive past the panic: what it still owns shows in `d`.
+        let mut all = pin!(std::panic::AssertUnwindSafe(eddy::gather_all(inputs)).catch_unwind());
+        assert!(all.as_mut().await.is_err(), "the panic propagates");
+        assert_eq!(
+            d.count(),
+            1,
+            "the other input was dropped before the panic came out"
+        );
+    });
+    assert_eq!(drops.count(), 1, "dropped exactly once");
+}
+
+#[test]
 fn try_gather_returns_first_error_and_cancels_the_rest() {
     let (rt, clock) = virtual_time();
     let start = clock.now();

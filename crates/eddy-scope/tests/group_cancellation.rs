@@ -213,7 +213,11 @@ fn a_child_its_handle_asked_is_still_dropped_when_the_groups_grace_runs_out() {
         assert_eq!(stubborn.await, Err(ChildError::Cancelled));
     });
     assert_eq!(drops.count(), 1, "dropped exactly once");
-    assert_eq!(clock.now() - start, ms(40), "cancelled at 10 + 30 ms of grace");
+    assert_eq!(
+        clock.now() - start,
+        ms(40),
+        "cancelled at 10 + 30 ms of grace"
+    );
 }
 
 #[test]
