@@ -1,8 +1,9 @@
 //! eddy's task executor.
 //!
 //! Tasks are [`async-task`](https://docs.rs/async-task) tasks: one allocation
-//! holds the task's state, its metadata (id, name, spawn location), the future
-//! and then its output. Run queues are
+//! holds the task's state, its metadata (id, spawn location, a pointer to
+//! its name: named tasks pay one more allocation for it), the future and
+//! then its output. Run queues are
 //! [`concurrent-queue`](https://docs.rs/concurrent-queue) queues.
 //!
 //! # The model
@@ -33,8 +34,11 @@
 //! ## Fairness
 //!
 //! Every [`DEFAULT_EVENT_INTERVAL`] (61) task polls a worker checks the driver
-//! without blocking and takes remote work first, so a task that is always
-//! ready cannot starve I/O, timers or tasks woken from other threads. The
+//! without blocking, so a task that is always ready cannot starve I/O or
+//! timers. Tasks woken from other threads cannot be starved either: on the
+//! multi-threaded flavour the same tick takes the injector first (ahead of
+//! the worker's own queue and its LIFO slot); on the current-thread flavour
+//! remote wake-ups join the back of the run queue on every round. The
 //! number is configurable with [`Builder::event_interval`].
 //!
 //! ## Cancellation and shutdown

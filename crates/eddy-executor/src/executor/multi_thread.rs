@@ -60,7 +60,10 @@ pub(crate) fn worker_main(shared: Arc<Shared>, index: usize) {
             until_check = shared.event_interval;
             maintenance(&shared);
         }
-        let next = if lifo_polls < MAX_LIFO_POLLS {
+        // A fairness point skips the LIFO slot (its task goes to the back of
+        // the local queue below), or the injector-first look it owes would
+        // wait a whole interval more whenever the tick lands on a LIFO poll.
+        let next = if lifo_polls < MAX_LIFO_POLLS && !check {
             ctx.lifo.take()
         } else {
             None
