@@ -17,8 +17,10 @@
 //!
 //! # The thread pool
 //!
-//! [`unblock`] (alias [`to_thread`]) runs a closure on a [`ThreadPool`] and
-//! returns a future of its result. The pool is *elastic*: a thread starts
+//! [`unblock`] runs a closure on a [`ThreadPool`] and returns a future of
+//! its result; the job is submitted at once. [`to_thread`] is the lazy form,
+//! like asyncio's coroutine: it submits nothing until first polled, and
+//! dropped unpolled it runs nothing. The pool is *elastic*: a thread starts
 //! when a job is queued and no thread is idle, up to a maximum (512 by
 //! default), and a thread that has been idle for a while (10 s) exits. An
 //! idle thread spins briefly before it sleeps, because waking a sleeping
@@ -65,8 +67,9 @@
 //! [`process::ProcessPool`] runs CPU-bound jobs in worker processes started
 //! from the current executable, which makes them as easy as asyncio's
 //! `run_in_executor(ProcessPoolExecutor(), f, x)` and isolates their
-//! crashes: a worker that panics, aborts, segfaults or exits fails only its
-//! own job (with its exit code or signal) and is replaced. Per-job timeouts
+//! crashes: a job that panics fails with `PoolError::Panicked` and its
+//! worker keeps serving; a worker that aborts, segfaults or exits fails only
+//! its own job (with its exit code or signal) and is replaced. Per-job timeouts
 //! and cancelled awaits kill the worker, so an abandoned job never goes on
 //! eating a core. See the [`process`] module for the model and a complete
 //! example.

@@ -191,8 +191,10 @@ impl<R: Send + fmt::Debug + 'static> fmt::Debug for Resource<R> {
 ///
 /// # Cancellation
 ///
-/// Dropping the future before acquiring finished drops the acquire future;
-/// after, the resource is released by a spawned task.
+/// Dropping the future before acquiring finished drops the acquire future.
+/// Dropped while the body runs, the resource is released by a spawned task.
+/// Dropped while the release itself is being awaited, the half-done release
+/// is dropped, and nothing is spawned (see [`Resource::release`]).
 ///
 /// # Example
 ///

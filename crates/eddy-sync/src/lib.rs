@@ -54,7 +54,9 @@
 //!
 //! # How waiting works
 //!
-//! Every primitive keeps its waiters in a small private `WaitList`: a slab
+//! Every primitive that can have many waiters keeps them in a small private
+//! `WaitList` (the `oneshot` channel and the `mpsc` receiver, which have one
+//! waiter each, keep plain waker slots): a slab
 //! of slots (waker, "notified" flag, a word of data) threaded into a FIFO by
 //! index, behind a `std::sync::Mutex` shared with the primitive's own state.
 //! A waiting future stores only its slot's `(index, generation)`; freed slots

@@ -16,16 +16,19 @@
 //!   make no system call. Keys carry a generation, so cancelling a timer that
 //!   already fired can never remove another timer that reused its slot.
 //!   [`TimerDriver::new_sharded`] splits the store into independently locked
-//!   shards (a multi-threaded runtime makes one per worker): a timer
-//!   registers in the shard of the thread that first polls it, so workers
-//!   creating timers at once do not wait on one lock, and the driver fires
-//!   every shard.
+//!   shards (a multi-threaded runtime asks for one per worker; the count is
+//!   rounded up to a power of two, at most 64): a timer registers in the
+//!   shard of the thread that first polls it (threads are numbered in the
+//!   order they first touch a timer, process-wide, modulo the shard count),
+//!   so workers creating timers at once mostly do not wait on one lock, and
+//!   the driver fires every shard.
 //! * The [`TimerDriver`] is a [`Park`](eddy_core::Park) that wraps another
 //!   `Park` (the reactor in a real runtime, a fake in tests). Its `park`
 //!   shortens the inner park's timeout to the next deadline, then fires every
 //!   expired timer, waking wakers only after the store's lock is released.
-//!   A timer registered from another thread with a deadline earlier than the
-//!   one the driver sleeps until unparks it; nothing else does.
+//!   A timer registered (or [`reset`](Sleep::reset)) from another thread
+//!   with a deadline earlier than the one the driver sleeps until unparks
+//!   it, and so does moving a [`ManualClock`] it runs on; nothing else does.
 //! * A [`TimerHandle`] (`Clone + Send + Sync`) creates timers. A runtime
 //!   makes it current on each of its threads with [`TimerHandle::enter`], so
 //!   [`sleep`], [`sleep_until`] and [`interval`] find it.
@@ -38,11 +41,16 @@
 //! Deadlines round **up** to whole milliseconds since the driver was built,
 //! and a timer fires when the driver sees the clock past that rounded
 //! deadline, so a `Sleep` never completes before its deadline and may
-//! complete up to about 1 ms (plus scheduling delay) after it. A deadline at
-//! or before now completes on the first poll without registering (for
-//! `sleep(d)`, "now" on that first poll is the time the driver last
-//! processed; see [`sleep`]); one that passes between registration and the
-//! next driver turn fires on that turn, which then does not block.
+//! complete up to about 1 ms (plus scheduling delay) after it. A `Sleep`
+//! built for an instant at or before now ([`Sleep::new_in`], or one
+//! [`reset`](Sleep::reset) to it) completes on the first poll without
+//! registering; `sleep(Duration::ZERO)` and `sleep_until` a past instant
+//! wake themselves once and complete on the next poll, so they always
+//! suspend (asyncio's `sleep(0)`); a `sleep(d)` whose deadline passed
+//! before its first poll but after the driver's last turn registers and
+//! fires on the next turn (see [`sleep`]). One that passes between
+//! registration and the next driver turn fires on that turn, which then
+//! does not block.
 //!
 //! # Store choice (measured)
 //!
