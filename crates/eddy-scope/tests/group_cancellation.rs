@@ -3,66 +3,14 @@
 //! 3.12+'s `TaskGroup` semantics, through the public API, on the virtual
 //! clock (every duration below is exact).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use eddy::time::ManualClock;
-use eddy::{Runtime, sleep};
+use eddy::sleep;
 use eddy_scope::{ChildError, FailureKind, GroupSpawnError, StartError};
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn virtual_time() -> (Runtime, ManualClock) {
-    let b = eddy::test::Builder::new().seed(eddy::test::seed_from_env().unwrap_or(0));
-    let clock = b.clock();
-    (b.build().unwrap(), clock)
-}
-
-/// Counts drops: the `finally` blocks of cancelled futures.
-#[derive(Clone, Default)]
-struct Drops(Arc<AtomicUsize>);
-
-impl Drops {
-    fn guard(&self) -> DropGuard {
-        DropGuard(self.0.clone())
-    }
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-struct DropGuard(Arc<AtomicUsize>);
-
-impl Drop for DropGuard {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-#[derive(Debug, PartialEq)]
-struct ValueError(&'static str);
-
-impl std::fmt::Display for ValueError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ValueError: {}", self.0)
-    }
-}
-
-impl std::error::Error for ValueError {}
-
-#[derive(Debug, PartialEq)]
-struct KeyError(u32);
-
-impl std::fmt::Display for KeyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KeyError: {}", self.0)
-    }
-}
-
-impl std::error::Error for KeyError {}
+mod common;
+use common::*;
 
 // --- the body is cancelled like a child -------------------------------------------
 
