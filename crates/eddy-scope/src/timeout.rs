@@ -146,7 +146,9 @@ impl<F> Timeout<F> {
     /// Moves the deadline, earlier or later (asyncio's
     /// `Timeout.reschedule`). Takes effect at once: an earlier deadline
     /// re-arms the timer, a deadline already passed makes the next poll
-    /// return `Err(Elapsed)` unless the future is ready.
+    /// return `Err(Elapsed)` unless the future is ready. Once the deadline
+    /// has fired the inner future is gone, so rescheduling then changes
+    /// nothing: every later poll is `Err(Elapsed)`.
     ///
     /// ```
     /// use std::pin::pin;
